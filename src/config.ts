@@ -1,0 +1,206 @@
+import { hostname } from "node:os";
+
+/**
+ * The only reader of `process.env`. Every variable is parsed and checked here, once,
+ * at start; a malformed value throws a {@link ConfigError} whose message is one line
+ * naming the variable and what it accepts.
+ */
+
+/** Roles a process can run; `all` is gateway and worker together. */
+export type Role = "all" | "gateway" | "worker";
+
+/** Log levels accepted by `LOG_LEVEL` (pino's). */
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** Fully resolved configuration of one process. */
+export interface Config {
+  /** Port of the one HTTP/1.1 + h2c listener. @default 8080 */
+  port: number;
+  /** Interface to bind. @default "0.0.0.0" */
+  host: string;
+  /** Redis of the stream. @default "redis://127.0.0.1:6379" */
+  redisUrl: string;
+  /** MySQL of accounts, events, coins. @default "mysql://root@127.0.0.1:3306/playsmart" */
+  mysqlUrl: string;
+  /** Prefix of every Redis key the service owns. @default "playsmart" */
+  streamPrefix: string;
+  /** Number of stream shards (batches go to the shard of their user). @default 1 */
+  streamShards: number;
+  /** Bearer token of the games admin API; undefined refuses every admin call. */
+  adminToken: string | undefined;
+  /** Largest accepted request body in bytes (REST and RPC). @default 1048576 */
+  bodyLimitBytes: number;
+  /** Whether `proto/`'s services are listed by gRPC server reflection. @default true */
+  reflection: boolean;
+  /** pino log level. @default "info" */
+  logLevel: LogLevel;
+  /** Grace period for in-flight work at SIGTERM, in ms. @default 10000 */
+  shutdownGraceMs: number;
+  http: HttpTimeouts;
+  tls: TlsFiles | undefined;
+  jwt: JwtConfig;
+  worker: WorkerConfig;
+}
+
+/** Socket timeouts of the listener. */
+export interface HttpTimeouts {
+  /** Close a keep-alive connection with no request for this long. @default 65000 */
+  idleTimeoutMs: number;
+  /** Time a client has to send the request headers. @default 10000 */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request. @default 30000 */
+  requestTimeoutMs: number;
+}
+
+/** PEM files that turn on TLS (ALPN h2 and http/1.1). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** Token settings. */
+export interface JwtConfig {
+  /** `iss` claim. @default "playsmart" */
+  issuer: string;
+  /** `aud` claim. @default "playsmart-games" */
+  audience: string;
+  /** Access token lifetime in seconds. @default 900 */
+  accessTtlSeconds: number;
+  /** Refresh token lifetime in seconds. @default 2592000 (30 days) */
+  refreshTtlSeconds: number;
+  /**
+   * Ed25519 private key (PKCS#8 PEM) to sign with. When unset, a key pair is
+   * generated on first start and kept in MySQL.
+   */
+  privateKeyPem: string | undefined;
+  /** `kid` of {@link privateKeyPem}. @default "env-1" */
+  keyId: string;
+}
+
+/** Drain loop settings. */
+export interface WorkerConfig {
+  /** Consumer name in the group; unique per worker process. @default "<hostname>-<pid>" */
+  consumerName: string;
+  /** Most stream entries read (and committed in one transaction) at once. @default 100 */
+  readCount: number;
+  /** How long one XREADGROUP waits for new entries, in ms. @default 200 */
+  blockMs: number;
+  /** Idle time after which a pending entry of another consumer is claimed, in ms. @default 30000 */
+  claimIdleMs: number;
+  /** Deliveries after which a failing entry goes to the dead letters. @default 5 */
+  maxAttempts: number;
+  /** How long coin rules of a game are cached, in ms. @default 2000 */
+  gamesCacheMs: number;
+}
+
+/** A configuration value that cannot be used; the message is one line. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v === "" ? fallback : v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a whole number (allowed ${min}..${max})`);
+  }
+  const n = Number(raw.trim());
+  if (n < min || n > max) {
+    throw new ConfigError(`${name}=${raw} is out of range (allowed ${min}..${max})`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a boolean (use true or false)`);
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const v = str(env, name, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(`${name} is not a URL (expected e.g. ${fallback})`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + "//").join(" or ")}`);
+  }
+  return v;
+}
+
+/**
+ * Reads and validates the configuration from an environment (by default
+ * `process.env`). Throws {@link ConfigError} on the first bad value.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = str(env, "LOG_LEVEL", "info") as LogLevel;
+  if (!logLevels.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is not one of ${logLevels.join(", ")}`);
+  }
+  const streamPrefix = str(env, "STREAM_PREFIX", "playsmart");
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(streamPrefix)) {
+    throw new ConfigError("STREAM_PREFIX must be 1-64 characters of letters, digits, _ . : -");
+  }
+  const certFile = env.TLS_CERT_FILE || undefined;
+  const keyFile = env.TLS_KEY_FILE || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
+  const adminToken = env.ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError("ADMIN_TOKEN must be at least 16 characters");
+  }
+  return {
+    port: int(env, "PORT", 8080, 0, 65535),
+    host: str(env, "HOST", "0.0.0.0"),
+    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+    mysqlUrl: url(env, "MYSQL_URL", "mysql://root@127.0.0.1:3306/playsmart", ["mysql:"]),
+    streamPrefix,
+    streamShards: int(env, "STREAM_SHARDS", 1, 1, 1024),
+    adminToken,
+    bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    reflection: bool(env, "GRPC_REFLECTION", true),
+    logLevel,
+    shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    http: {
+      idleTimeoutMs: int(env, "HTTP_IDLE_TIMEOUT_MS", 65_000, 1000, 3_600_000),
+      headersTimeoutMs: int(env, "HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+      requestTimeoutMs: int(env, "HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
+    },
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    jwt: {
+      issuer: str(env, "JWT_ISSUER", "playsmart"),
+      audience: str(env, "JWT_AUDIENCE", "playsmart-games"),
+      accessTtlSeconds: int(env, "JWT_ACCESS_TTL_SECONDS", 900, 10, 86_400),
+      refreshTtlSeconds: int(env, "JWT_REFRESH_TTL_SECONDS", 30 * 86_400, 60, 365 * 86_400),
+      privateKeyPem: env.JWT_PRIVATE_KEY || undefined,
+      keyId: str(env, "JWT_KEY_ID", "env-1"),
+    },
+    worker: {
+      consumerName: str(env, "WORKER_CONSUMER_NAME", `${hostnameSafe()}-${process.pid}`),
+      readCount: int(env, "WORKER_READ_COUNT", 100, 1, 10_000),
+      blockMs: int(env, "WORKER_BLOCK_MS", 200, 1, 60_000),
+      claimIdleMs: int(env, "WORKER_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),
+      maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 5, 1, 1000),
+      gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
+    },
+  };
+}
+
+function hostnameSafe(): string {
+  return hostname().replace(/[^A-Za-z0-9_.-]/g, "_");
+}

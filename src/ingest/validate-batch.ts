@@ -1,0 +1,173 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { ValidationError, type Violation } from "../errors.js";
+import { isEventType, type EventType } from "./event-types.js";
+import { parseTimestamp, type ClientInstant } from "./timestamp.js";
+
+/** Most events one batch may carry. */
+export const maxEventsPerBatch = 200;
+/** Longest client `event_id`. */
+export const maxEventIdLength = 64;
+/** Longest `game_id`. */
+export const maxGameIdLength = 128;
+/** Longest `user_id`. */
+export const maxUserIdLength = 64;
+/** Longest `customEventName`. */
+export const maxCustomEventNameLength = 128;
+
+/** One validated event, in domain terms. */
+export interface IngestEvent {
+  type: EventType;
+  /** The timestamp exactly as the client sent it. */
+  timestamp: string;
+  instant: ClientInstant;
+  customdata: JsonObject | undefined;
+  customEventName: string | undefined;
+  /** The client's id, if it sent one. */
+  eventId: string | undefined;
+}
+
+/** A validated batch: one player, one game, 1 to 200 events. */
+export interface IngestBatch {
+  userId: string;
+  gameId: string;
+  events: IngestEvent[];
+}
+
+const gameIdPattern = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+$/;
+// Control characters would make ids unprintable in logs and tools.
+const controlChars = /[\u0000-\u001f\u007f]/;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+// Protobuf JSON accepts a field by its proto name or its JSON (lowerCamel) name,
+// and reads null as "not set".
+function pick(obj: Record<string, unknown>, protoName: string, jsonName: string): unknown {
+  const a = obj[protoName];
+  if (a !== undefined && a !== null) return a;
+  const b = obj[jsonName];
+  return b === null ? undefined : b;
+}
+
+/**
+ * The `user_id` of a request body, or undefined when it has none. Lets the
+ * transport compare it with the token before the whole batch is checked.
+ */
+export function peekUserId(body: unknown): string | undefined {
+  if (!isPlainObject(body)) return undefined;
+  const v = pick(body, "user_id", "userId");
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * Checks a decoded request body (a `JSON.parse` result, or a generated message
+ * turned into the same plain shape) against every rule of the contract. Collects
+ * every violation before throwing, so a client can fix the whole batch at once.
+ *
+ * @throws ValidationError listing each bad field with its event index.
+ */
+export function validateBatch(body: unknown): IngestBatch {
+  const violations: Violation[] = [];
+  const top = (field: string, reason: string) => violations.push({ index: -1, field, reason });
+  if (!isPlainObject(body)) {
+    throw new ValidationError([{ index: -1, field: "body", reason: "must be a JSON object" }]);
+  }
+
+  const userId = pick(body, "user_id", "userId");
+  if (typeof userId !== "string" || userId === "") top("user_id", "is required and must be a non-empty string");
+  else if (userId.length > maxUserIdLength) top("user_id", `must be at most ${maxUserIdLength} characters`);
+
+  const gameId = pick(body, "game_id", "gameId");
+  if (typeof gameId !== "string" || gameId === "") top("game_id", "is required and must be a non-empty string");
+  else if (gameId.length > maxGameIdLength) top("game_id", `must be at most ${maxGameIdLength} characters`);
+  else if (!gameIdPattern.test(gameId)) top("game_id", "must be a reverse-DNS bundle id such as com.example.mygame");
+
+  const rawEvents = body.events;
+  const events: IngestEvent[] = [];
+  if (!Array.isArray(rawEvents)) {
+    top("events", "is required and must be an array of 1 to 200 events");
+  } else if (rawEvents.length < 1 || rawEvents.length > maxEventsPerBatch) {
+    top("events", `must hold 1 to ${maxEventsPerBatch} events, got ${rawEvents.length}`);
+  } else {
+    const seenIds = new Set<string>();
+    for (let i = 0; i < rawEvents.length; i++) {
+      const event = readEvent(rawEvents[i], i, violations);
+      if (event === undefined) continue;
+      if (event.eventId !== undefined) {
+        if (seenIds.has(event.eventId)) {
+          violations.push({ index: i, field: "event_id", reason: "appears twice in this batch" });
+          continue;
+        }
+        seenIds.add(event.eventId);
+      }
+      events.push(event);
+    }
+  }
+
+  if (violations.length > 0) throw new ValidationError(violations);
+  return { userId: userId as string, gameId: gameId as string, events };
+}
+
+function readEvent(raw: unknown, index: number, violations: Violation[]): IngestEvent | undefined {
+  const bad = (field: string, reason: string) => violations.push({ index, field, reason });
+  if (!isPlainObject(raw)) {
+    bad("event", "must be a JSON object");
+    return undefined;
+  }
+  const before = violations.length;
+
+  const type = raw.type;
+  if (!isEventType(type)) {
+    bad("type", "must be one of AppOpen, LevelCompleted, GameEnd, AdImpression, IAPPurchase, Custom");
+  }
+
+  const timestamp = raw.timestamp;
+  let instant: ClientInstant | undefined;
+  if (typeof timestamp !== "string") {
+    bad("timestamp", "is required and must be an ISO 8601 string with an offset");
+  } else {
+    const parsed = parseTimestamp(timestamp);
+    if (typeof parsed === "string") bad("timestamp", parsed);
+    else instant = parsed;
+  }
+
+  const customdata = raw.customdata ?? undefined;
+  if (customdata !== undefined && !isPlainObject(customdata)) {
+    bad("customdata", `must be a JSON object, got ${Array.isArray(customdata) ? "an array" : typeof customdata}`);
+  }
+
+  const name = pick(raw, "customEventName", "custom_event_name");
+  let customEventName: string | undefined;
+  if (name !== undefined && typeof name !== "string") {
+    bad("customEventName", "must be a string");
+  } else if (name !== undefined && name !== "") {
+    if (name.length > maxCustomEventNameLength) bad("customEventName", `must be at most ${maxCustomEventNameLength} characters`);
+    customEventName = name;
+  }
+  if (type === "Custom" && customEventName === undefined && name === undefined) {
+    bad("customEventName", "is required when type is Custom");
+  } else if (type === "Custom" && customEventName === undefined && name === "") {
+    bad("customEventName", "must not be empty when type is Custom");
+  }
+
+  const id = pick(raw, "event_id", "eventId");
+  let eventId: string | undefined;
+  if (id !== undefined && typeof id !== "string") {
+    bad("event_id", "must be a string of 1 to 64 characters");
+  } else if (id !== undefined && id !== "") {
+    if (id.length > maxEventIdLength) bad("event_id", `must be at most ${maxEventIdLength} characters`);
+    else if (controlChars.test(id)) bad("event_id", "must not contain control characters");
+    else eventId = id;
+  }
+
+  if (violations.length > before) return undefined;
+  return {
+    type: type as EventType,
+    timestamp: timestamp as string,
+    instant: instant as ClientInstant,
+    customdata: customdata as JsonObject | undefined,
+    customEventName,
+    eventId,
+  };
+}

@@ -1,0 +1,157 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import { ConflictError, UnauthenticatedError, ValidationError, type Violation } from "../errors.js";
+import { uuidV7 } from "../stream/uuid-v7.js";
+import type { AccessTokens } from "./access-tokens.js";
+import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
+
+/** What register, login and refresh return. */
+export interface TokenPair {
+  userId: string;
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+}
+
+/** Accounts: register, login and refresh-token rotation. */
+export interface Accounts {
+  /** @throws ValidationError for a bad email or weak password, ConflictError for a taken email. */
+  register(email: unknown, password: unknown): Promise<TokenPair>;
+  /** @throws UnauthenticatedError, the same for an unknown email and a wrong password. */
+  login(email: unknown, password: unknown): Promise<TokenPair>;
+  /**
+   * Spends a refresh token for a new pair. A token used twice revokes its whole
+   * family: the second use means it leaked.
+   * @throws UnauthenticatedError for an unknown, spent, revoked or expired token.
+   */
+  refresh(refreshToken: unknown): Promise<TokenPair>;
+}
+
+/** Options of {@link createAccounts}. */
+export interface AccountsOptions {
+  pool: Pool;
+  tokens: AccessTokens;
+  refreshTtlSeconds: number;
+}
+
+/** Shortest accepted password. */
+export const minPasswordLength = 8;
+// Long enough for any passphrase, short enough that hashing cannot be abused.
+const maxPasswordLength = 1024;
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function checkCredentials(email: unknown, password: unknown): { email: string; password: string } {
+  const violations: Violation[] = [];
+  if (typeof email !== "string" || email.length > 254 || !emailPattern.test(email.trim())) {
+    violations.push({ index: -1, field: "email", reason: "must be an email address" });
+  }
+  if (typeof password !== "string" || password.length < minPasswordLength) {
+    violations.push({ index: -1, field: "password", reason: `must be at least ${minPasswordLength} characters` });
+  } else if (password.length > maxPasswordLength) {
+    violations.push({ index: -1, field: "password", reason: `must be at most ${maxPasswordLength} characters` });
+  }
+  if (violations.length > 0) throw new ValidationError(violations);
+  return { email: normalizeEmail(email as string), password: password as string };
+}
+
+function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+interface UserRow extends RowDataPacket {
+  user_id: string;
+  password_hash: string;
+}
+
+interface RefreshRow extends RowDataPacket {
+  user_id: string;
+  family_id: string;
+  used: number;
+  revoked: number;
+  expired: number;
+}
+
+/** Creates the accounts service on MySQL. */
+export function createAccounts(options: AccountsOptions): Accounts {
+  const { pool, tokens, refreshTtlSeconds } = options;
+
+  async function newRefreshToken(conn: Pool | PoolConnection, userId: string, familyId: string): Promise<string> {
+    const token = randomBytes(32).toString("base64url");
+    await conn.query(
+      "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at) VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND)",
+      [hashToken(token), userId, familyId, refreshTtlSeconds],
+    );
+    return token;
+  }
+
+  async function pair(userId: string, refreshToken: string): Promise<TokenPair> {
+    const { token, expiresIn } = await tokens.issue(userId);
+    return { userId, accessToken: token, expiresIn, refreshToken };
+  }
+
+  return {
+    async register(rawEmail, rawPassword) {
+      const { email, password } = checkCredentials(rawEmail, rawPassword);
+      const userId = uuidV7();
+      const hash = await hashPassword(password);
+      try {
+        await pool.query("INSERT INTO users (user_id, email, password_hash) VALUES (?, ?, ?)", [userId, email, hash]);
+      } catch (err) {
+        if ((err as { errno?: number }).errno === 1062) throw new ConflictError("this email is already registered");
+        throw err;
+      }
+      return pair(userId, await newRefreshToken(pool, userId, uuidV7()));
+    },
+
+    async login(rawEmail, rawPassword) {
+      const email = typeof rawEmail === "string" ? normalizeEmail(rawEmail) : "";
+      const password = typeof rawPassword === "string" ? rawPassword.slice(0, maxPasswordLength) : "";
+      const [rows] = await pool.query<UserRow[]>("SELECT user_id, password_hash FROM users WHERE email = ?", [email]);
+      const user = rows[0];
+      const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
+      if (!user || !ok) throw new UnauthenticatedError("wrong email or password");
+      return pair(user.user_id, await newRefreshToken(pool, user.user_id, uuidV7()));
+    },
+
+    async refresh(rawToken) {
+      if (typeof rawToken !== "string" || rawToken === "" || rawToken.length > 256) {
+        throw new UnauthenticatedError("invalid refresh token");
+      }
+      const conn = await pool.getConnection();
+      let result: { userId: string; refreshToken: string } | "reused" | "invalid";
+      try {
+        await conn.beginTransaction();
+        const [rows] = await conn.query<RefreshRow[]>(
+          `SELECT user_id, family_id, used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked,
+                  expires_at < NOW(3) AS expired
+             FROM refresh_tokens WHERE token_hash = ? FOR UPDATE`,
+          [hashToken(rawToken)],
+        );
+        const row = rows[0];
+        if (!row || row.revoked || row.expired) {
+          result = "invalid";
+        } else if (row.used) {
+          await conn.query("UPDATE refresh_tokens SET revoked_at = NOW(3) WHERE family_id = ? AND revoked_at IS NULL", [
+            row.family_id,
+          ]);
+          result = "reused";
+        } else {
+          await conn.query("UPDATE refresh_tokens SET used_at = NOW(3) WHERE token_hash = ?", [hashToken(rawToken)]);
+          result = { userId: row.user_id, refreshToken: await newRefreshToken(conn, row.user_id, row.family_id) };
+        }
+        await conn.commit();
+      } catch (err) {
+        await conn.rollback().catch(() => {});
+        throw err;
+      } finally {
+        conn.release();
+      }
+      if (typeof result === "string") throw new UnauthenticatedError("invalid refresh token");
+      return pair(result.userId, result.refreshToken);
+    },
+  };
+}

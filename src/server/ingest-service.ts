@@ -1,0 +1,21 @@
+import { toBinary } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { IngestEventsRequestSchema, type IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
+import { principalOf, requirePlayer } from "../auth/principal.js";
+import type { IngestBatches } from "../ingest/ingest-batches.js";
+import { requestToPlain } from "../ingest/request-to-plain.js";
+
+/** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web. */
+export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof IngestService> {
+  return {
+    async ingestEvents(req, ctx) {
+      const userId = requirePlayer(principalOf(ctx));
+      const accepted = await ingest.accept(userId, {
+        body: requestToPlain(req),
+        format: "pb",
+        encoded: () => Buffer.from(toBinary(IngestEventsRequestSchema, req)),
+      });
+      return { batchId: accepted.batchId, accepted: accepted.accepted };
+    },
+  };
+}

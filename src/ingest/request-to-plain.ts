@@ -1,11 +1,31 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { IngestEventsRequest } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 
+/** One event in the plain shape of the JSON contract. */
+export interface PlainIngestEvent {
+  type: string;
+  timestamp: string;
+  customdata: JsonObject | undefined;
+  customEventName: string;
+  event_id: string;
+}
+
+/** A request in the plain shape of the JSON contract, as `validateBatch` reads it. */
+export interface PlainIngestRequest {
+  user_id: string;
+  game_id: string;
+  events: PlainIngestEvent[];
+}
+
 /**
- * A decoded `IngestEventsRequest` in the plain JSON shape of the contract, so the
- * one validator serves REST bodies and RPC messages alike. Proto3 writes unset
- * strings as "", which the validator reads as absent where the field is optional.
+ * Turns a decoded `IngestEventsRequest` (Connect, gRPC, or a binary stream entry)
+ * into the plain shape a REST body parses to, so one validator checks every
+ * transport. Proto3 cannot tell an unset string from an empty one; empty strings
+ * are passed on as they are and `validateBatch` reads them as "not set" where
+ * the contract allows that. `customdata` is a google.protobuf.Struct, which
+ * protobuf-es already represents as a plain JSON object.
  */
-export function requestToPlain(msg: IngestEventsRequest): Record<string, unknown> {
+export function requestToPlain(msg: IngestEventsRequest): PlainIngestRequest {
   return {
     user_id: msg.userId,
     game_id: msg.gameId,

@@ -1,3 +1,5 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
@@ -13,7 +15,9 @@ import type { Logger } from "./logger.js";
 import { createAuthService } from "./server/auth-service.js";
 import { createAuthInterceptor, createErrorInterceptor } from "./server/connect-interceptors.js";
 import { createIngestService } from "./server/ingest-service.js";
+import { createObservedHandler } from "./server/observed-handler.js";
 import { createOnePortServer } from "./server/one-port-server.js";
+import { requestInfoKey, requestInfoOf } from "./server/request-info.js";
 import { createRestRoutes } from "./server/rest-routes.js";
 import { migrate } from "./store/migrate.js";
 import { createMysqlPool } from "./store/mysql-pool.js";
@@ -74,17 +78,22 @@ export async function startApp(options: AppOptions): Promise<App> {
     ingest, accounts, authenticator, wallet: undefined, jwks: () => keys.publicJwks, ready,
     bodyLimitBytes: config.bodyLimitBytes, log,
   });
-  const handler = connectNodeAdapter({
+  const services: DescService[] = [];
+  const rpc = connectNodeAdapter({
     routes(router) {
       if (!serveGateway) return;
       router.service(IngestService, createIngestService(ingest));
       router.service(AuthService, createAuthService(accounts));
+      services.push(IngestService, AuthService);
     },
     fallback: rest,
+    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
     interceptors: [createErrorInterceptor(log), createAuthInterceptor(authenticator)],
     readMaxBytes: config.bodyLimitBytes,
     jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true },
   });
+  const rpcPaths = services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));
+  const handler = createObservedHandler({ handler: rpc, log, knownRoutes: new Set([...rest.paths, ...rpcPaths]) });
   const server = createOnePortServer({ handler, timeouts: config.http, tls: config.tls });
   const address = await server.listen(config.port, config.host);
   log.info({ port: address.port, role }, "listening");

@@ -1,8 +1,14 @@
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Authenticator } from "../auth/authenticator.js";
 import { principalKey } from "../auth/principal.js";
 import type { Logger } from "../logger.js";
 import { isUnexpected, toConnectError } from "./error-map.js";
+import { requestInfoKey } from "./request-info.js";
+
+/** `invalid_argument` for Code.InvalidArgument: the spelling of the Connect protocol. */
+export function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i > 0 ? "_" : "") + c.toLowerCase());
+}
 
 /**
  * Establishes the caller from the `Authorization` header for every RPC and puts
@@ -11,7 +17,10 @@ import { isUnexpected, toConnectError } from "./error-map.js";
  */
 export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
   return (next) => async (req) => {
-    req.contextValues.set(principalKey, await authenticator.authenticate(req.header.get("authorization")));
+    const principal = await authenticator.authenticate(req.header.get("authorization"));
+    req.contextValues.set(principalKey, principal);
+    const info = req.contextValues.get(requestInfoKey);
+    if (info && principal.kind === "player") info.userId = principal.userId;
     return next(req);
   };
 }
@@ -22,11 +31,16 @@ export function createAuthInterceptor(authenticator: Authenticator): Interceptor
  */
 export function createErrorInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
+    const info = req.contextValues.get(requestInfoKey);
     try {
-      return await next(req);
+      const res = await next(req);
+      if (info) info.code = "ok";
+      return res;
     } catch (err) {
-      if (isUnexpected(err)) log.error({ err, procedure: req.url }, "unexpected error in RPC");
-      throw toConnectError(err);
+      if (isUnexpected(err)) log.error({ err, procedure: req.url, reqId: info?.id }, "unexpected error in RPC");
+      const mapped: ConnectError = toConnectError(err);
+      if (info) info.code = codeName(mapped.code);
+      throw mapped;
     }
   };
 }

@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import { tokenPairMessage } from "./auth-service.js";
 import { isUnexpected, toHttpError } from "./error-map.js";
 import { readBody } from "./read-body.js";
+import { requestInfoOf } from "./request-info.js";
 
 // The request and response types of the Connect adapter (http or http2 compat).
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -36,6 +37,9 @@ export interface RestRoutesOptions {
 /** A REST handler for the Connect adapter's `fallback`: every non-RPC path. */
 export type RestHandler = (req: Req, res: Res) => void;
 
+/** The REST handler and the paths it serves (for bounded log and metric labels). */
+export type RestRoutes = RestHandler & { paths: ReadonlySet<string> };
+
 function send(res: Res, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
@@ -58,13 +62,19 @@ function field(body: unknown, name: string): unknown {
  * The plain REST aliases of the contract. Each route decodes, calls the same
  * domain code as the RPC, and maps errors with `error-map.ts`.
  */
-export function createRestRoutes(options: RestRoutesOptions): RestHandler {
+export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
   const { ingest, accounts, authenticator, wallet, bodyLimitBytes, log } = options;
   const noStore = { "cache-control": "no-store" };
+  const player = async (req: Req): Promise<string> => {
+    const userId = requirePlayer(await authenticator.authenticate(req.headers.authorization));
+    const info = requestInfoOf(req);
+    if (info) info.userId = userId;
+    return userId;
+  };
 
   const routes: Record<string, (req: Req, res: Res) => Promise<void>> = {
     "POST /ingest/events": async (req, res) => {
-      const userId = requirePlayer(await authenticator.authenticate(req.headers.authorization));
+      const userId = await player(req);
       const raw = await readBody(req, bodyLimitBytes);
       const accepted = await ingest.accept(userId, { body: parseJson(raw), format: "json", encoded: () => raw });
       send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
@@ -83,7 +93,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestHandler {
       send(res, 200, restTokenPair(await accounts.refresh(token)), noStore);
     },
     "GET /wallet": async (req, res) => {
-      const userId = requirePlayer(await authenticator.authenticate(req.headers.authorization));
+      const userId = await player(req);
       if (wallet === undefined) throw new NotFoundError("wallets are not served by this process");
       const balance = await wallet.getBalance(userId);
       send(res, 200, { user_id: userId, balance: balance.toString() }, noStore);
@@ -101,7 +111,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestHandler {
   };
   const paths = new Set(Object.keys(routes).map((k) => k.slice(k.indexOf(" ") + 1)));
 
-  return (req, res) => {
+  const handle: RestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const route = routes[`${req.method} ${path}`];
     if (route === undefined) {
@@ -124,6 +134,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestHandler {
       send(res, mapped.status, mapped.body, { ...mapped.headers, ...close });
     });
   };
+  return Object.assign(handle, { paths });
 }
 
 function restTokenPair(pair: Parameters<typeof tokenPairMessage>[0]) {

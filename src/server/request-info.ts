@@ -1,0 +1,39 @@
+import { createContextKey } from "@connectrpc/connect";
+
+/** What the request log line and metrics know about one request. */
+export interface RequestInfo {
+  /** From `x-request-id` when the client sent a usable one, else made here. */
+  id: string;
+  /** `rest`, `connect`, `grpc` or `grpc-web`. */
+  protocol: string;
+  /** The matched route or RPC path; `unmatched` otherwise (keeps metric labels bounded). */
+  route: string;
+  /** The authenticated player, once known. */
+  userId?: string;
+  /** Connect/gRPC code of an RPC (`ok` or e.g. `invalid_argument`). */
+  code?: string;
+}
+
+const byRequest = new WeakMap<object, RequestInfo>();
+
+/** Attaches `info` to a Node request object. */
+export function setRequestInfo(req: object, info: RequestInfo): void {
+  byRequest.set(req, info);
+}
+
+/** The info of a Node request object, if the observing handler saw it. */
+export function requestInfoOf(req: object): RequestInfo | undefined {
+  return byRequest.get(req);
+}
+
+/** The same info in a Connect handler's or interceptor's context values. */
+export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined);
+
+/** Which wire protocol a request speaks, from its content type. */
+export function protocolOf(contentType: string | undefined, isRpcPath: boolean): string {
+  if (!isRpcPath) return "rest";
+  const ct = (contentType ?? "").toLowerCase();
+  if (ct.startsWith("application/grpc-web")) return "grpc-web";
+  if (ct.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}

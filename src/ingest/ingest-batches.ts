@@ -1,4 +1,4 @@
-import { PermissionDeniedError } from "../errors.js";
+import { PermissionDeniedError, RateLimitedError, UnavailableError, ValidationError } from "../errors.js";
 import type { EntryFormat } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
@@ -33,19 +33,29 @@ export interface IngestBatches {
   accept(callerUserId: string, request: IngestRequest): Promise<AcceptedBatch>;
 }
 
+/** Why a batch was refused, or that it was accepted (metric label values). */
+export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited";
+
+/** Receives what happened to each batch (metrics). */
+export interface IngestObserver {
+  observeIngest(outcome: IngestOutcome, events: number): void;
+  observeAppend(seconds: number): void;
+}
+
 /** Options of {@link createIngestBatches}. */
 export interface IngestBatchesOptions {
   producer: StreamProducer;
+  observer?: IngestObserver;
   /** Clock, replaceable in tests. @default Date.now */
   now?: () => number;
 }
 
 /** Creates the ingest use case on a stream producer. */
 export function createIngestBatches(options: IngestBatchesOptions): IngestBatches {
-  const { producer } = options;
+  const { producer, observer } = options;
   const now = options.now ?? Date.now;
-  return {
-    async accept(callerUserId, request) {
+
+  const accept = async (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
       const claimed = peekUserId(request.body);
       // Ownership is checked before the events so another player's batch learns
       // nothing about its own validity.
@@ -55,6 +65,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
       const batch = validateBatch(request.body);
       const receivedAtMs = now();
       const batchId = uuidV7(receivedAtMs);
+      const started = performance.now();
       await producer.append({
         batchId,
         userId: batch.userId,
@@ -63,7 +74,35 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
         format: request.format,
         body: request.encoded(),
       });
+      observer?.observeAppend((performance.now() - started) / 1000);
       return { batchId, accepted: batch.events.length };
+  };
+
+  if (observer === undefined) return { accept };
+  return {
+    async accept(callerUserId, request) {
+      try {
+        const accepted = await accept(callerUserId, request);
+        observer.observeIngest("accepted", accepted.accepted);
+        return accepted;
+      } catch (err) {
+        const outcome = outcomeOf(err);
+        if (outcome) observer.observeIngest(outcome, eventCount(request.body));
+        throw err;
+      }
     },
   };
+}
+
+function outcomeOf(err: unknown): IngestOutcome | undefined {
+  if (err instanceof ValidationError) return "invalid";
+  if (err instanceof PermissionDeniedError) return "forbidden";
+  if (err instanceof RateLimitedError) return "rate_limited";
+  if (err instanceof UnavailableError) return "unavailable";
+  return undefined;
+}
+
+function eventCount(body: unknown): number {
+  const events = typeof body === "object" && body !== null ? (body as { events?: unknown }).events : undefined;
+  return Array.isArray(events) ? events.length : 0;
 }

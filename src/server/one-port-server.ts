@@ -45,6 +45,9 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
       keepAliveTimeout: timeouts.idleTimeoutMs,
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
+      // Node checks both timeouts on this period (default 30 s), so without it a
+      // client that stalls mid-headers would be cut off up to 30 s late.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersTimeoutMs / 4))),
     },
     handler,
   );

@@ -1,9 +1,8 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import type { JWK } from "jose";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { requirePlayer } from "../auth/principal.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { ValidationError } from "../errors.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
 import type { Logger } from "../logger.js";
 import { tokenPairMessage } from "./auth-service.js";
@@ -21,15 +20,23 @@ export interface WalletReader {
   getBalance(userId: string): Promise<bigint>;
 }
 
-/** Options of {@link createRestRoutes}. */
-export interface RestRoutesOptions {
+/** The domain parts behind the player-facing routes (gateway roles only). */
+export interface GatewayRoutes {
   ingest: IngestBatches;
   accounts: Accounts;
   authenticator: Authenticator;
-  wallet: WalletReader | undefined;
-  jwks: () => JWK[];
+  wallets: WalletReader;
+}
+
+/** Options of {@link createRestRoutes}. */
+export interface RestRoutesOptions {
+  /** Player-facing routes; undefined for the worker role, which serves only probes and metrics. */
+  gateway: GatewayRoutes | undefined;
+  jwks: () => unknown[];
   /** Whether the role's dependencies answer, for `GET /readyz`. */
-  ready: () => Promise<boolean>;
+  ready: () => boolean;
+  /** The Prometheus exposition, for `GET /metrics`. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
   bodyLimitBytes: number;
   log: Logger;
 }
@@ -63,52 +70,63 @@ function field(body: unknown, name: string): unknown {
  * domain code as the RPC, and maps errors with `error-map.ts`.
  */
 export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
-  const { ingest, accounts, authenticator, wallet, bodyLimitBytes, log } = options;
+  const { bodyLimitBytes, log } = options;
   const noStore = { "cache-control": "no-store" };
-  const player = async (req: Req): Promise<string> => {
-    const userId = requirePlayer(await authenticator.authenticate(req.headers.authorization));
-    const info = requestInfoOf(req);
-    if (info) info.userId = userId;
-    return userId;
-  };
 
   const routes: Record<string, (req: Req, res: Res) => Promise<void>> = {
-    "POST /ingest/events": async (req, res) => {
-      const userId = await player(req);
-      const raw = await readBody(req, bodyLimitBytes);
-      const accepted = await ingest.accept(userId, { body: parseJson(raw), format: "json", encoded: () => raw });
-      send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
-    },
-    "POST /auth/register": async (req, res) => {
-      const body = parseJson(await readBody(req, bodyLimitBytes));
-      send(res, 201, restTokenPair(await accounts.register(field(body, "email"), field(body, "password"))), noStore);
-    },
-    "POST /auth/login": async (req, res) => {
-      const body = parseJson(await readBody(req, bodyLimitBytes));
-      send(res, 200, restTokenPair(await accounts.login(field(body, "email"), field(body, "password"))), noStore);
-    },
-    "POST /auth/refresh": async (req, res) => {
-      const body = parseJson(await readBody(req, bodyLimitBytes));
-      const token = field(body, "refresh_token") ?? field(body, "refreshToken");
-      send(res, 200, restTokenPair(await accounts.refresh(token)), noStore);
-    },
-    "GET /wallet": async (req, res) => {
-      const userId = await player(req);
-      if (wallet === undefined) throw new NotFoundError("wallets are not served by this process");
-      const balance = await wallet.getBalance(userId);
-      send(res, 200, { user_id: userId, balance: balance.toString() }, noStore);
-    },
-    "GET /.well-known/jwks.json": async (_req, res) => {
-      send(res, 200, { keys: options.jwks() }, { "cache-control": "public, max-age=300" });
-    },
     "GET /healthz": async (_req, res) => {
       send(res, 200, { status: "ok" });
     },
     "GET /readyz": async (_req, res) => {
-      const ok = await options.ready();
+      const ok = options.ready();
       send(res, ok ? 200 : 503, { status: ok ? "ready" : "not ready" });
     },
+    "GET /metrics": async (_req, res) => {
+      const { contentType, body } = await options.metrics();
+      res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    },
   };
+
+  const g = options.gateway;
+  if (g !== undefined) {
+    const player = async (req: Req): Promise<string> => {
+      const userId = requirePlayer(await g.authenticator.authenticate(req.headers.authorization));
+      const info = requestInfoOf(req);
+      if (info) info.userId = userId;
+      return userId;
+    };
+    const readJson = async (req: Req) => parseJson(await readBody(req, bodyLimitBytes));
+    Object.assign(routes, {
+      "POST /ingest/events": async (req: Req, res: Res) => {
+        const userId = await player(req);
+        const raw = await readBody(req, bodyLimitBytes);
+        const accepted = await g.ingest.accept(userId, { body: parseJson(raw), format: "json", encoded: () => raw });
+        send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
+      },
+      "POST /auth/register": async (req: Req, res: Res) => {
+        const body = await readJson(req);
+        send(res, 201, restTokenPair(await g.accounts.register(field(body, "email"), field(body, "password"))), noStore);
+      },
+      "POST /auth/login": async (req: Req, res: Res) => {
+        const body = await readJson(req);
+        send(res, 200, restTokenPair(await g.accounts.login(field(body, "email"), field(body, "password"))), noStore);
+      },
+      "POST /auth/refresh": async (req: Req, res: Res) => {
+        const body = await readJson(req);
+        const token = field(body, "refresh_token") ?? field(body, "refreshToken");
+        send(res, 200, restTokenPair(await g.accounts.refresh(token)), noStore);
+      },
+      "GET /wallet": async (req: Req, res: Res) => {
+        const userId = await player(req);
+        const balance = await g.wallets.getBalance(userId);
+        send(res, 200, { user_id: userId, balance: balance.toString() }, noStore);
+      },
+      "GET /.well-known/jwks.json": async (_req: Req, res: Res) => {
+        send(res, 200, { keys: options.jwks() }, { "cache-control": "public, max-age=300" });
+      },
+    });
+  }
   const paths = new Set(Object.keys(routes).map((k) => k.slice(k.indexOf(" ") + 1)));
 
   const handle: RestHandler = (req, res) => {

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { startApp, type App } from "../../src/app.js";
 import { loadConfig, type Config, type Role } from "../../src/config.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
+import type { DrainWorkerHooks } from "../../src/worker/drain-worker.js";
 import { testMysqlUrl, testStreamPrefix } from "./test-env.js";
 
 /**
@@ -20,6 +21,9 @@ export interface TestAppOptions {
   role?: Role;
   /** Extra environment variables (override the defaults below). */
   env?: Record<string, string>;
+  /** Logger to use instead of a silent one (to capture log lines). */
+  log?: Logger;
+  workerHooks?: DrainWorkerHooks;
 }
 
 /** A running app plus the configuration it was started with. */
@@ -45,7 +49,12 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     WORKER_BLOCK_MS: "50",
     ...options.env,
   });
-  const app = await startApp({ config, role: options.role ?? "gateway", log: createLogger("silent") });
+  const app = await startApp({
+    config,
+    role: options.role ?? "gateway",
+    log: options.log ?? createLogger("silent"),
+    ...(options.workerHooks ? { workerHooks: options.workerHooks } : {}),
+  });
   return Object.assign(app, { config });
 }
 

@@ -1,0 +1,182 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RequestInfo } from "../server/request-info.js";
+
+/** Outcomes of an ingest attempt that reached the ingest use case. */
+export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited";
+
+/** One committed drain transaction, as the metrics see it. */
+export interface CommitObservation {
+  entries: number;
+  eventsStored: number;
+  coinsAwarded: bigint;
+  commitSeconds: number;
+  /** Seconds from the gateway's 202 to this commit, one per entry. */
+  lagSeconds: number[];
+}
+
+/** Shard stream sizes, read from Redis at scrape time. */
+export interface StreamGaugeReading {
+  shard: number;
+  length: number;
+  pending: number;
+}
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Reads stream length and pending entries per shard when scraped. */
+  readStreams?: () => Promise<StreamGaugeReading[]>;
+  /** Add Node's process metrics (CPU, memory, event loop lag, GC). @default true */
+  processMetrics?: boolean;
+}
+
+/** Every metric of the service, in one registry. */
+export interface Metrics {
+  registry: Registry;
+  /** Counts a finished HTTP/RPC request (wire into the observed handler). */
+  observeRequest(info: RequestInfo, status: number, seconds: number): void;
+  /** Counts an ingest attempt and its events. */
+  observeIngest(outcome: IngestOutcome, events: number): void;
+  /** Times one stream append. */
+  observeAppend(seconds: number): void;
+  /** Counts one committed drain transaction. */
+  observeCommit(commit: CommitObservation): void;
+  /** Counts entries moved to the dead letters. */
+  observeDeadLetters(count: number): void;
+}
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const lagBuckets = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60];
+
+/**
+ * Creates the registry (served at `GET /metrics`). Names follow Prometheus
+ * conventions: `playsmart_` prefix, `_total` counters, base units (seconds).
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "playsmart_" });
+
+  const requests = new Counter({
+    name: "playsmart_requests_total",
+    help: "Finished requests by route, protocol, HTTP status and Connect/gRPC code.",
+    labelNames: ["route", "protocol", "status", "code"] as const,
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: "playsmart_request_duration_seconds",
+    help: "Request duration by route and protocol.",
+    labelNames: ["route", "protocol"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const batches = new Counter({
+    name: "playsmart_ingest_batches_total",
+    help: "Ingest batches by outcome.",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: "playsmart_ingest_events_total",
+    help: "Events in ingest batches by outcome (accepted, or the reason they were refused).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: "playsmart_ingest_batch_size",
+    help: "Events per accepted batch.",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 150, 200],
+    registers: [registry],
+  });
+  const appendSeconds = new Histogram({
+    name: "playsmart_stream_append_duration_seconds",
+    help: "Time for one XADD of a batch to be acknowledged by Redis.",
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const drainEntries = new Histogram({
+    name: "playsmart_drain_batch_entries",
+    help: "Stream entries per committed drain transaction.",
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  const commitSeconds = new Histogram({
+    name: "playsmart_drain_commit_duration_seconds",
+    help: "Time of one drain transaction, first statement to commit.",
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const eventsStored = new Counter({
+    name: "playsmart_drain_events_stored_total",
+    help: "Events newly stored in MySQL.",
+    registers: [registry],
+  });
+  const coinsAwarded = new Counter({
+    name: "playsmart_drain_coins_awarded_total",
+    help: "Coins awarded by committed ledger rows.",
+    registers: [registry],
+  });
+  const lag = new Histogram({
+    name: "playsmart_ingest_to_commit_lag_seconds",
+    help: "Time from the gateway's 202 to the MySQL commit of the batch.",
+    buckets: lagBuckets,
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: "playsmart_drain_dead_letters_total",
+    help: "Stream entries moved to the dead letters.",
+    registers: [registry],
+  });
+  if (options.readStreams) {
+    const readStreams = options.readStreams;
+    const pending = new Gauge({
+      name: "playsmart_stream_pending_entries",
+      help: "Entries delivered to the workers' consumer group and not yet acknowledged.",
+      labelNames: ["shard", "group"] as const,
+      registers: [registry],
+    });
+    // One Redis round trip per scrape fills both gauges.
+    new Gauge({
+      name: "playsmart_stream_length",
+      help: "Entries in the shard stream (pending and not yet read).",
+      labelNames: ["shard"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        pending.reset();
+        try {
+          for (const r of await readStreams()) {
+            this.set({ shard: String(r.shard) }, r.length);
+            pending.set({ shard: String(r.shard), group: "workers" }, r.pending);
+          }
+        } catch {
+          // Redis down: the gauges are absent from this scrape rather than wrong.
+        }
+      },
+    });
+  }
+
+  return {
+    registry,
+    observeRequest(info, status, seconds) {
+      requests.inc({ route: info.route, protocol: info.protocol, status: String(status), code: info.code ?? "" });
+      requestSeconds.observe({ route: info.route, protocol: info.protocol }, seconds);
+    },
+    observeIngest(outcome, count) {
+      batches.inc({ outcome });
+      events.inc({ outcome }, count);
+      if (outcome === "accepted") batchSize.observe(count);
+    },
+    observeAppend(seconds) {
+      appendSeconds.observe(seconds);
+    },
+    observeCommit(c) {
+      drainEntries.observe(c.entries);
+      commitSeconds.observe(c.commitSeconds);
+      eventsStored.inc(c.eventsStored);
+      coinsAwarded.inc(Number(c.coinsAwarded));
+      for (const s of c.lagSeconds) lag.observe(s);
+    },
+    observeDeadLetters(count) {
+      deadLetters.inc(count);
+    },
+  };
+}

@@ -23,5 +23,13 @@ if (untracked.stdout.trim() !== "") {
   process.stdout.write(`buf generate created files not committed:\n${untracked.stdout}0 passed, 1 failed\n`);
   process.exit(1);
 }
+// buf breaking: the contract must not break generated stubs of the previous
+// release (the newest tag), or of the previous commit when there is no tag.
+const git = (...args) => spawnSync("git", args, { encoding: "utf8" });
+const tag = git("describe", "--tags", "--abbrev=0").stdout.trim();
+const previous = tag ? `.git#tag=${tag}` : git("rev-parse", "--verify", "-q", "HEAD~1").status === 0 ? ".git#ref=HEAD~1" : "";
+if (previous) run(`buf breaking against ${previous}`, bin("buf"), ["breaking", "--against", previous]);
+else process.stdout.write("> buf breaking: no previous release or commit to compare with\n");
+
 const mocha = spawnSync(bin("mocha"), process.argv.slice(2), { stdio: "inherit" });
 process.exit(mocha.status ?? 1);

@@ -124,7 +124,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const authenticator = createAuthenticator({ tokens, adminToken: config.adminToken });
     authenticate = createAuthInterceptor(authenticator);
     const producer = createStreamProducer({ redis, prefix: config.streamPrefix, shards: config.streamShards });
-    const ingest = createIngestBatches({ producer, observer: metrics });
+    const ingest = createIngestBatches({ producer, observer: metrics, customdataLimits: config.customdata });
     const wallets = createWallets({ pool });
     gateway = { ingest, accounts, authenticator, wallets };
     services.push(IngestService, AuthService, WalletService, GameService);

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { defaultCustomdataLimits, storableCustomdataDepth, type CustomdataLimits } from "./ingest/customdata-limits.js";
 
 /**
  * The only reader of `process.env`. Every variable is parsed and checked here, once,
@@ -31,6 +32,8 @@ export interface Config {
   adminToken: string | undefined;
   /** Largest accepted request body in bytes (REST and RPC). @default 1048576 */
   bodyLimitBytes: number;
+  /** Limits on each event's customdata. @default depth 16, 16384 bytes */
+  customdata: CustomdataLimits;
   /** Whether `proto/`'s services are listed by gRPC server reflection. @default true */
   reflection: boolean;
   /** pino log level. @default "info" */
@@ -173,6 +176,10 @@ export function loadConfig(env: Env = process.env): Config {
     streamShards: int(env, "STREAM_SHARDS", 1, 1, 1024),
     adminToken,
     bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    customdata: {
+      maxDepth: int(env, "CUSTOMDATA_MAX_DEPTH", defaultCustomdataLimits.maxDepth, 1, storableCustomdataDepth),
+      maxBytes: int(env, "CUSTOMDATA_MAX_BYTES", defaultCustomdataLimits.maxBytes, 64, 64 * 1024 * 1024),
+    },
     reflection: bool(env, "GRPC_REFLECTION", true),
     logLevel,
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),

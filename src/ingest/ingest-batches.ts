@@ -2,6 +2,7 @@ import { PermissionDeniedError, RateLimitedError, UnavailableError, ValidationEr
 import type { EntryFormat } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
+import { defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { peekUserId, validateBatch } from "./validate-batch.js";
 
 /** What a caller learns about an accepted batch. */
@@ -46,6 +47,8 @@ export interface IngestObserver {
 export interface IngestBatchesOptions {
   producer: StreamProducer;
   observer?: IngestObserver;
+  /** CUSTOMDATA_MAX_DEPTH and CUSTOMDATA_MAX_BYTES. @default defaultCustomdataLimits */
+  customdataLimits?: CustomdataLimits;
   /** Clock, replaceable in tests. @default Date.now */
   now?: () => number;
 }
@@ -53,6 +56,7 @@ export interface IngestBatchesOptions {
 /** Creates the ingest use case on a stream producer. */
 export function createIngestBatches(options: IngestBatchesOptions): IngestBatches {
   const { producer, observer } = options;
+  const limits = options.customdataLimits ?? defaultCustomdataLimits;
   const now = options.now ?? Date.now;
 
   const accept = async (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
@@ -62,7 +66,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
       if (claimed !== undefined && claimed !== "" && claimed !== callerUserId) {
         throw new PermissionDeniedError("user_id does not match the token");
       }
-      const batch = validateBatch(request.body);
+      const batch = validateBatch(request.body, limits);
       const receivedAtMs = now();
       const batchId = uuidV7(receivedAtMs);
       const started = performance.now();

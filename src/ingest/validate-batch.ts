@@ -1,14 +1,14 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ValidationError, type Violation } from "../errors.js";
+import { customdataProblem, defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { isEventType, type EventType } from "./event-types.js";
+import { gameIdProblem } from "./game-id.js";
 import { parseTimestamp, type ClientInstant } from "./timestamp.js";
 
 /** Most events one batch may carry. */
 export const maxEventsPerBatch = 200;
 /** Longest client `event_id`. */
 export const maxEventIdLength = 64;
-/** Longest `game_id`. */
-export const maxGameIdLength = 128;
 /** Longest `user_id`. */
 export const maxUserIdLength = 64;
 /** Longest `customEventName`. */
@@ -33,7 +33,6 @@ export interface IngestBatch {
   events: IngestEvent[];
 }
 
-const gameIdPattern = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+$/;
 // Control characters would make ids unprintable in logs and tools.
 const controlChars = /[\u0000-\u001f\u007f]/;
 
@@ -67,7 +66,7 @@ export function peekUserId(body: unknown): string | undefined {
  *
  * @throws ValidationError listing each bad field with its event index.
  */
-export function validateBatch(body: unknown): IngestBatch {
+export function validateBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits): IngestBatch {
   const violations: Violation[] = [];
   const top = (field: string, reason: string) => violations.push({ index: -1, field, reason });
   if (!isPlainObject(body)) {
@@ -80,8 +79,10 @@ export function validateBatch(body: unknown): IngestBatch {
 
   const gameId = pick(body, "game_id", "gameId");
   if (typeof gameId !== "string" || gameId === "") top("game_id", "is required and must be a non-empty string");
-  else if (gameId.length > maxGameIdLength) top("game_id", `must be at most ${maxGameIdLength} characters`);
-  else if (!gameIdPattern.test(gameId)) top("game_id", "must be a reverse-DNS bundle id such as com.example.mygame");
+  else {
+    const problem = gameIdProblem(gameId);
+    if (problem) top("game_id", problem);
+  }
 
   const rawEvents = body.events;
   const events: IngestEvent[] = [];
@@ -92,7 +93,7 @@ export function validateBatch(body: unknown): IngestBatch {
   } else {
     const seenIds = new Set<string>();
     for (let i = 0; i < rawEvents.length; i++) {
-      const event = readEvent(rawEvents[i], i, violations);
+      const event = readEvent(rawEvents[i], i, violations, limits);
       if (event === undefined) continue;
       if (event.eventId !== undefined) {
         if (seenIds.has(event.eventId)) {
@@ -109,7 +110,7 @@ export function validateBatch(body: unknown): IngestBatch {
   return { userId: userId as string, gameId: gameId as string, events };
 }
 
-function readEvent(raw: unknown, index: number, violations: Violation[]): IngestEvent | undefined {
+function readEvent(raw: unknown, index: number, violations: Violation[], limits: CustomdataLimits): IngestEvent | undefined {
   const bad = (field: string, reason: string) => violations.push({ index, field, reason });
   if (!isPlainObject(raw)) {
     bad("event", "must be a JSON object");
@@ -135,6 +136,9 @@ function readEvent(raw: unknown, index: number, violations: Violation[]): Ingest
   const customdata = raw.customdata ?? undefined;
   if (customdata !== undefined && !isPlainObject(customdata)) {
     bad("customdata", `must be a JSON object, got ${Array.isArray(customdata) ? "an array" : typeof customdata}`);
+  } else if (customdata !== undefined) {
+    const problem = customdataProblem(customdata, limits);
+    if (problem) bad("customdata", problem);
   }
 
   const name = pick(raw, "customEventName", "custom_event_name");

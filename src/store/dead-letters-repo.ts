@@ -25,7 +25,8 @@ export interface DeadLetterRecord extends DeadLetterRow {
 export async function insertDeadLetters(db: Db, rows: readonly DeadLetterRow[]): Promise<void> {
   if (rows.length === 0) return;
   const values: unknown[] = [];
-  for (const r of rows) values.push(r.streamKey, r.entryId, r.attempts, r.error.slice(0, 60_000), r.payload);
+  // 16,000 characters fit TEXT's 65,535 bytes even at 4 bytes each.
+  for (const r of rows) values.push(r.streamKey, r.entryId, r.attempts, r.error.slice(0, 16_000), r.payload);
   await db.query(
     `INSERT IGNORE INTO dead_letters (stream_key, entry_id, attempts, error, payload, created_at)
      VALUES ${rowPlaceholders(rows.length, 5, "(?,?,?,?,?,UTC_TIMESTAMP(3))")}`,

@@ -25,10 +25,22 @@ export interface EventKey {
   eventId: string;
 }
 
-/** A string form of {@link EventKey} for sets and maps. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * An id as MySQL compares it in these `utf8mb4_bin` key columns: the driver
+ * sends a lone surrogate as U+FFFD, and the collation pads with spaces, so `a`
+ * and `a ` are one key. Deduplicating in JS by this form keeps two ids MySQL sees
+ * as one from looking like two different events.
+ */
+export function comparableId(id: string): string {
+  return id.replace(loneSurrogate, "\uFFFD").replace(/ +$/, "");
+}
+
+/** A string form of {@link EventKey} for sets and maps, equal when MySQL's keys are. */
 export function eventKeyString(key: EventKey): string {
   // NUL cannot occur in ids (validation refuses control characters).
-  return `${key.userId}\u0000${key.gameId}\u0000${key.eventId}`;
+  return `${comparableId(key.userId)}\u0000${comparableId(key.gameId)}\u0000${comparableId(key.eventId)}`;
 }
 
 const insertColumns =
@@ -44,11 +56,14 @@ function rowBytes(row: EventRow): number {
 }
 
 /**
- * Inserts events, skipping those whose (user, game, event id) is stored already,
- * and returns how many were new. Rows are written in key order so concurrent
- * transactions take row locks in the same order.
+ * Inserts events the caller found missing, and returns how many it wrote. A
+ * plain INSERT, not INSERT IGNORE: IGNORE would also skip, with a mere warning,
+ * a row MySQL refuses for another reason (MariaDB's JSON check fails beyond 32
+ * levels of nesting), and the event would be lost silently. A duplicate here
+ * means a racing transaction stored it first; the caller retries. Rows are
+ * written in key order so concurrent transactions take row locks in one order.
  */
-export async function insertEventsIgnoringDuplicates(db: Db, rows: readonly EventRow[]): Promise<number> {
+export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<number> {
   const sorted = [...rows].sort(compareEventKeys);
   let stored = 0;
   for (const chunk of chunkRows(sorted, maxRowsPerInsert, maxBytesPerInsert, rowBytes)) {
@@ -57,7 +72,7 @@ export async function insertEventsIgnoringDuplicates(db: Db, rows: readonly Even
       values.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt);
     }
     const [result] = await db.query<ResultSetHeader>(
-      `INSERT IGNORE INTO events ${insertColumns} VALUES ${rowPlaceholders(chunk.length, 10, insertRowSql)}`,
+      `INSERT INTO events ${insertColumns} VALUES ${rowPlaceholders(chunk.length, 10, insertRowSql)}`,
       values,
     );
     stored += result.affectedRows;

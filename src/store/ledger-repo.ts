@@ -1,4 +1,4 @@
-import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { mysqlDatetimeToRfc3339, rowPlaceholders, toBigInt, type Db } from "./sql-values.js";
 
 /** One award to write. */
@@ -22,21 +22,19 @@ export interface LedgerRecord {
 }
 
 /**
- * Writes awards in the given order (so `seq` follows it) and returns how many
- * rows were written. The unique key on (user, game, event) skips a row that
- * pays an event already paid; the caller compares the count with what it
- * expected.
+ * Writes awards in the given order (so `seq` follows it). The unique key on
+ * (user, game, event) refuses a second award for one event with a duplicate-key
+ * error: the last line of defence against paying twice.
  */
-export async function insertLedgerRowsIgnoringDuplicates(db: Db, rows: readonly LedgerRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
+export async function insertLedgerRows(db: Db, rows: readonly LedgerRow[]): Promise<void> {
+  if (rows.length === 0) return;
   const values: unknown[] = [];
   for (const r of rows) values.push(r.userId, r.gameId, r.eventId, r.amount, r.batchId);
-  const [result] = await db.query<ResultSetHeader>(
-    `INSERT IGNORE INTO coin_ledger (user_id, game_id, event_id, amount, batch_id, created_at)
+  await db.query(
+    `INSERT INTO coin_ledger (user_id, game_id, event_id, amount, batch_id, created_at)
      VALUES ${rowPlaceholders(rows.length, 5, "(?,?,?,?,?,UTC_TIMESTAMP(3))")}`,
     values,
   );
-  return result.affectedRows;
 }
 
 /**

@@ -3,8 +3,9 @@ import { IngestEventsRequestSchema } from "../../gen/playsmart/ingest/v1/ingest_
 import { ValidationError } from "../errors.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
 import { toMysqlDatetime } from "../ingest/timestamp.js";
+import { storableCustomdataDepth } from "../ingest/customdata-limits.js";
 import { validateBatch, type IngestBatch } from "../ingest/validate-batch.js";
-import type { EventRow } from "../store/events-repo.js";
+import { eventKeyString, type EventRow } from "../store/events-repo.js";
 import { assignedEventId, decodeEntry, PoisonEntryError, type StreamBatch } from "../stream/stream-entry.js";
 
 /** An event row plus what the coin rules need that the row does not carry. */
@@ -78,9 +79,30 @@ function validateBody(batch: StreamBatch): IngestBatch {
     }
   }
   try {
-    return validateBatch(plain);
+    // The gateway already applied the configured limits; here only what MySQL
+    // cannot store is refused, so a stricter setting never dead-letters old entries.
+    return validateBatch(plain, { maxDepth: storableCustomdataDepth, maxBytes: Number.POSITIVE_INFINITY });
   } catch (err) {
     if (err instanceof ValidationError) throw new PoisonEntryError(`body breaks the contract: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * The events of several entries in stream order, each (user, game, event id)
+ * once, the first copy winning: a batch resent within one read must not look
+ * new twice.
+ */
+export function uniqueEvents(entries: readonly ExpandedEntry[]): ExpandedEvent[] {
+  const seen = new Set<string>();
+  const events: ExpandedEvent[] = [];
+  for (const entry of entries) {
+    for (const e of entry.events) {
+      const key = eventKeyString(e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      events.push(e);
+    }
+  }
+  return events;
 }

@@ -6,9 +6,9 @@
 
 /**
  * - `conflict`: another transaction got in the way (deadlock, lock wait timeout,
- *   a racing worker); retry at once.
- * - `unavailable`: MySQL cannot be reached or refuses work for now; wait and retry,
- *   as long as it takes.
+ *   a racing worker's duplicate key); retry at once.
+ * - `unavailable`: MySQL cannot be reached, or cannot be used by this deployment
+ *   for now (no schema, no grant); wait and retry, as long as it takes.
  * - `data`: the statement can never succeed with these rows (a value MySQL
  *   rejects); the entry that carries them is dead-lettered.
  * - `other`: anything else; the entries stay pending and count deliveries.
@@ -16,11 +16,18 @@
 export type MysqlErrorKind = "conflict" | "unavailable" | "data" | "other";
 
 const conflictErrnos = new Set([
+  1062, // ER_DUP_ENTRY: a racing transaction stored the event first
   1205, // ER_LOCK_WAIT_TIMEOUT
   1213, // ER_LOCK_DEADLOCK
 ]);
 
+// Errors of a whole deployment rather than of some rows (a missing schema, a
+// revoked grant) wait too: dead-lettering every entry would not fix them.
 const unavailableErrnos = new Set([
+  1044, 1045, // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR
+  1049, // ER_BAD_DB_ERROR: unknown database
+  1142, 1143, // ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR
+  1146, // ER_NO_SUCH_TABLE: migrations not applied
   1040, // ER_CON_COUNT_ERROR: too many connections
   1053, // ER_SERVER_SHUTDOWN
   1203, // ER_TOO_MANY_USER_CONNECTIONS
@@ -57,14 +64,8 @@ interface MysqlLikeError {
   message?: string;
 }
 
-/** Thrown when a racing transaction paid an event first; retrying resolves it. */
-export class ApplyConflictError extends Error {
-  override name = "ApplyConflictError";
-}
-
 /** What to do about an error thrown by a worker transaction. */
 export function classifyMysqlError(err: unknown): MysqlErrorKind {
-  if (err instanceof ApplyConflictError) return "conflict";
   if (typeof err !== "object" || err === null) return "other";
   const e = err as MysqlLikeError;
   if (typeof e.errno === "number" && conflictErrnos.has(e.errno)) return "conflict";

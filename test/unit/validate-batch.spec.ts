@@ -132,3 +132,45 @@ describe("validateBatch", () => {
     assert.equal(validateBatch(batch([{ type: "AppOpen", timestamp: ts, future: 1 }], { sdk: "2.0" })).events.length, 1);
   });
 });
+
+describe("validateBatch customdata limits", () => {
+  const nest = (levels: number) => {
+    let v: Record<string, unknown> = { leaf: 1 };
+    for (let i = 1; i < levels; i++) v = { next: v };
+    return v;
+  };
+  const limits = { maxDepth: 4, maxBytes: 200 };
+
+  it("accepts customdata at the depth limit and refuses one level deeper, arrays counting as levels", () => {
+    assert.equal(validateBatch(batch([{ type: "AppOpen", timestamp: ts, customdata: nest(4) }]), limits).events.length, 1);
+    assert.deepEqual(violations2(batch([{ type: "AppOpen", timestamp: ts, customdata: nest(5) }]), limits), [
+      { index: 0, field: "customdata", reason: "is nested deeper than 4 levels" },
+    ]);
+    const arrays = { a: [[[1]]] }; // object, array, array, array: 4 levels
+    assert.equal(validateBatch(batch([{ type: "AppOpen", timestamp: ts, customdata: arrays }]), limits).events.length, 1);
+    assert.equal(violations2(batch([{ type: "AppOpen", timestamp: ts, customdata: { a: [[[[1]]]] } }]), limits)[0]!.field, "customdata");
+  });
+
+  it("refuses customdata larger than the byte limit", () => {
+    assert.deepEqual(violations2(batch([{ type: "AppOpen", timestamp: ts, customdata: { s: "x".repeat(300) } }]), limits), [
+      { index: 0, field: "customdata", reason: "is larger than 200 bytes as JSON" },
+    ]);
+    const manyKeys = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
+    assert.equal(violations2(batch([{ type: "AppOpen", timestamp: ts, customdata: manyKeys }]), limits)[0]!.reason, "is larger than 200 bytes as JSON");
+  });
+
+  it("defaults to depth 16", () => {
+    assert.equal(validateBatch(batch([{ type: "AppOpen", timestamp: ts, customdata: nest(16) }])).events.length, 1);
+    assert.equal(violations2(batch([{ type: "AppOpen", timestamp: ts, customdata: nest(17) }]))[0]!.reason, "is nested deeper than 16 levels");
+  });
+});
+
+function violations2(body: unknown, limits?: { maxDepth: number; maxBytes: number }): Violation[] {
+  try {
+    validateBatch(body, limits);
+  } catch (err) {
+    assert.ok(err instanceof ValidationError);
+    return err.violations;
+  }
+  assert.fail("expected a ValidationError");
+}

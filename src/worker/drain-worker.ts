@@ -1,0 +1,374 @@
+import type { Redis } from "ioredis";
+import type { Pool } from "mysql2/promise";
+import type { WorkerConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+import { withTransaction } from "../store/transaction.js";
+import { PoisonEntryError } from "../stream/stream-entry.js";
+import { applyBatch, type ApplyResult } from "./apply-batch.js";
+import { createBackOff, sleep } from "./back-off.js";
+import type { DrainObserver } from "./drain-observer.js";
+import { createDrainStats, type DrainStats } from "./drain-stats.js";
+import { toDeadLetterRow } from "./dead-letter-row.js";
+import { expandEntry, uniqueEvents, type ExpandedEntry } from "./expand-entry.js";
+import { createGameRulesCache } from "./game-rules-cache.js";
+import { classifyMysqlError, type MysqlErrorKind } from "./mysql-errors.js";
+import { createStreamConsumer, type DeadLetterOut, type HeldEntry } from "./stream-consumer.js";
+
+/** What a hook learns about the transaction it runs in or after. */
+export interface DrainHookInfo {
+  /** Stream entry ids the transaction covers. */
+  entryIds: string[];
+  eventsStored: number;
+}
+
+/**
+ * Test seams at the two moments a crash matters. A hook that throws aborts the
+ * batch as a crash would at that point: before commit the transaction rolls
+ * back, after commit nothing is acknowledged; either way the entries stay
+ * pending for a later claim.
+ */
+export interface DrainWorkerHooks {
+  /** Inside the transaction, after every write, before COMMIT. */
+  beforeCommit?: (info: DrainHookInfo) => Promise<void>;
+  /** After COMMIT, before the entries are acknowledged. */
+  afterCommit?: (info: DrainHookInfo) => Promise<void>;
+}
+
+/** Options of {@link createDrainWorker}. */
+export interface DrainWorkerOptions {
+  /**
+   * A Redis client of this worker's own: XREADGROUP BLOCK holds its connection.
+   * Create it with `createRedisClient({ url, name, commandTimeoutMs: undefined })`.
+   */
+  redis: Redis;
+  /** MySQL pool (see `createMysqlPool`). */
+  pool: Pool;
+  /** STREAM_PREFIX. */
+  prefix: string;
+  /** Number of shard streams. */
+  shards: number;
+  config: WorkerConfig;
+  logger: Logger;
+  /** Told about every commit and dead letter (metrics). */
+  observer?: DrainObserver;
+  hooks?: DrainWorkerHooks;
+}
+
+/** A running drain loop. */
+export interface DrainWorker {
+  /** Starts the loop; returns at once. Calling it twice does nothing. */
+  start(): void;
+  /**
+   * Stops reading, finishes the batch in hand (commit and acknowledge), and
+   * resolves when the loop has ended. A batch waiting for MySQL to come back is
+   * left pending instead: another worker claims it.
+   */
+  stop(): Promise<void>;
+  /** Live counters. */
+  readonly stats: Readonly<DrainStats>;
+}
+
+type Good = { held: HeldEntry; expanded: ExpandedEntry };
+
+type Outcome =
+  | { kind: "committed"; result: ApplyResult; seconds: number }
+  | { kind: "abandoned" }
+  | { kind: "failed"; error: unknown; errorKind: MysqlErrorKind };
+
+const maxConflictRetries = 20;
+
+class HookAbortError extends Error {
+  override name = "HookAbortError";
+}
+
+/**
+ * The worker: drains the shard streams into MySQL, one transaction per read, and
+ * acknowledges entries only after their transaction committed.
+ *
+ * - New entries come from one blocking XREADGROUP over all shards.
+ * - Entries idle longer than `claimIdleMs` (a dead worker's, or ones this worker
+ *   failed on) are claimed with XAUTOCLAIM; on start, entries left pending under
+ *   this consumer name are taken back at once.
+ * - An entry that cannot be decoded or validated, or whose rows MySQL refuses,
+ *   or that was delivered more than `maxAttempts` times, goes to the dead
+ *   letters (stream and table); the other entries of its read are stored anyway.
+ * - Deadlocks and races are retried at once; while MySQL is unreachable the
+ *   worker holds its batch and retries with capped back-off, losing nothing.
+ */
+export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
+  const { redis, pool, prefix, shards, config, observer, hooks = {} } = options;
+  const log = options.logger.child({ component: "drain-worker", consumer: config.consumerName });
+  const stats = createDrainStats();
+  const consumer = createStreamConsumer({
+    redis,
+    prefix,
+    shards,
+    consumerName: config.consumerName,
+    readCount: config.readCount,
+    blockMs: config.blockMs,
+    claimIdleMs: config.claimIdleMs,
+  });
+  const rulesCache = createGameRulesCache({ pool, ttlMs: config.gamesCacheMs });
+  const mysqlBackOff = createBackOff({ initialMs: 100, maxMs: 5000 });
+  const redisBackOff = createBackOff({ initialMs: 100, maxMs: 5000 });
+  const claimEveryMs = Math.min(Math.max(Math.floor(config.claimIdleMs / 2), 50), 10_000);
+  // Held entries are re-claimed by this consumer well before they look idle.
+  const touchEveryMs = Math.max(Math.floor(config.claimIdleMs / 3), 50);
+  const abort = new AbortController();
+  let stopping = false;
+  let running: Promise<void> | undefined;
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      try {
+        await consumer.ensureGroups();
+        break;
+      } catch (err) {
+        await onRedisError("create the consumer groups", err);
+      }
+    }
+    if (!stopping) await recoverOwnPending();
+    let nextClaimAt = 0;
+    while (!stopping) {
+      try {
+        if (Date.now() >= nextClaimAt) {
+          await claimStale();
+          nextClaimAt = Date.now() + claimEveryMs;
+        }
+        const entries = await consumer.readNew();
+        redisBackOff.reset();
+        if (entries.length > 0) await processEntries(entries);
+      } catch (err) {
+        await onRedisError("read or claim stream entries", err);
+      }
+    }
+  }
+
+  async function onRedisError(what: string, err: unknown): Promise<void> {
+    if (stopping) return;
+    const message = err instanceof Error ? err.message : String(err);
+    // The group vanished (the stream was deleted): make it again.
+    if (message.startsWith("NOGROUP")) {
+      try {
+        await consumer.ensureGroups();
+        return;
+      } catch {
+        // fall through to the back-off
+      }
+    }
+    const delay = redisBackOff.next();
+    log.warn({ err: message, retryInMs: delay }, `could not ${what}; retrying`);
+    await sleep(delay, abort.signal);
+  }
+
+  async function recoverOwnPending(): Promise<void> {
+    for (let shard = 0; shard < shards && !stopping; shard++) {
+      let after = "";
+      while (!stopping) {
+        try {
+          const page = await consumer.readOwnPending(shard, after);
+          if (page.lastId === undefined) break;
+          after = page.lastId;
+          if (page.entries.length > 0) {
+            log.info({ shard, entries: page.entries.length }, "recovering entries this consumer left pending");
+            await processEntries(page.entries);
+          }
+        } catch (err) {
+          await onRedisError("read this consumer's pending entries", err);
+        }
+      }
+    }
+  }
+
+  async function claimStale(): Promise<void> {
+    for (let shard = 0; shard < shards && !stopping; shard++) {
+      // A bounded number of pages per round, so new entries are not starved.
+      for (let page = 0; page < 10 && !stopping; page++) {
+        const entries = await consumer.claimStale(shard);
+        if (entries.length === 0) break;
+        log.info({ shard, entries: entries.length }, "claimed entries idle too long");
+        await processEntries(entries);
+        if (entries.length < config.readCount) break;
+      }
+    }
+  }
+
+  async function processEntries(entries: HeldEntry[]): Promise<void> {
+    stats.entriesRead += entries.length;
+    const goods: Good[] = [];
+    const dead: DeadLetterOut[] = [];
+    const gone: HeldEntry[] = [];
+    for (const held of entries) {
+      if (held.fields === null) {
+        gone.push(held);
+      } else if (held.deliveries > config.maxAttempts) {
+        dead.push({ entry: held, error: `delivered ${held.deliveries} times without being stored (max ${config.maxAttempts})` });
+      } else {
+        try {
+          goods.push({ held, expanded: expandEntry(held.fields) });
+        } catch (err) {
+          if (!(err instanceof PoisonEntryError)) throw err;
+          dead.push({ entry: held, error: `poison entry: ${err.message}` });
+        }
+      }
+    }
+    await commitAndSettle(goods, dead, gone);
+  }
+
+  /** Stores `goods`, records `dead`, then acknowledges all three lists. */
+  async function commitAndSettle(goods: Good[], dead: DeadLetterOut[], gone: HeldEntry[]): Promise<void> {
+    const held = [...goods.map((g) => g.held), ...dead.map((d) => d.entry), ...gone];
+    if (goods.length === 0 && dead.length === 0) {
+      await settle(held, []);
+      return;
+    }
+    const outcome = await applyWithRetry(goods, dead, held);
+    if (outcome.kind === "abandoned") return;
+    if (outcome.kind === "committed") {
+      const { result } = outcome;
+      stats.transactionsCommitted++;
+      stats.eventsStored += result.eventsStored;
+      stats.awards += result.awards;
+      stats.coinsAwarded += result.coinsAwarded;
+      stats.deadLetters += dead.length;
+      // Clamped: a gateway clock ahead of this one must not report negative lag.
+      const now = Date.now();
+      const lagMs = goods.map((g) => Math.max(0, now - g.expanded.batch.receivedAtMs));
+      if (lagMs.length > 0) stats.lastCommitLagMs = Math.max(...lagMs);
+      observer?.observeCommit({
+        entries: held.length,
+        eventsStored: result.eventsStored,
+        coinsAwarded: result.coinsAwarded,
+        commitSeconds: outcome.seconds,
+        lagSeconds: lagMs.map((ms) => ms / 1000),
+      });
+      if (dead.length > 0) observer?.observeDeadLetters(dead.length);
+      for (const d of dead) log.warn({ stream: d.entry.stream, entry: d.entry.id, error: d.error }, "entry moved to the dead letters");
+      if (hooks.afterCommit) {
+        try {
+          await hooks.afterCommit({ entryIds: held.map((h) => h.id), eventsStored: result.eventsStored });
+        } catch {
+          return;
+        }
+      }
+      await settle(held, dead);
+      return;
+    }
+
+    // A failure that is not about MySQL's availability: find the entry at fault
+    // by storing each on its own, so it cannot hold back the others.
+    const { error, errorKind } = outcome;
+    if (goods.length + dead.length > 1 && goods.length > 0) {
+      log.warn({ err: describe(error), entries: held.length }, "batch failed; storing its entries one by one");
+      if (dead.length > 0 || gone.length > 0) await commitAndSettle([], dead, gone);
+      for (const g of goods) {
+        if (stopping) return;
+        await commitAndSettle([g], [], []);
+      }
+      return;
+    }
+    const only = goods[0];
+    if (only !== undefined && errorKind === "data") {
+      await commitAndSettle([], [{ entry: only.held, error: `MySQL refused the rows: ${describe(error)}` }], []);
+      return;
+    }
+    // Left pending: a later claim retries it, and maxAttempts ends the retries.
+    log.error({ err: describe(error), entries: held.map((h) => h.id) }, "could not store entries; they stay pending");
+  }
+
+  async function applyWithRetry(goods: Good[], dead: DeadLetterOut[], held: HeldEntry[]): Promise<Outcome> {
+    const events = uniqueEvents(goods.map((g) => g.expanded));
+    const deadLetters = dead.map(toDeadLetterRow);
+    const gameIds = new Set(events.map((e) => e.gameId));
+    const entryIds = held.map((h) => h.id);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = performance.now();
+        const rules = await rulesCache.rulesFor(gameIds);
+        const result = await withTransaction(
+          pool,
+          async (conn) => {
+            const r = await applyBatch(conn, { events, rules, deadLetters });
+            if (hooks.beforeCommit) {
+              try {
+                await hooks.beforeCommit({ entryIds, eventsStored: r.eventsStored });
+              } catch (err) {
+                throw new HookAbortError(describe(err));
+              }
+            }
+            return r;
+          },
+          { isolation: "READ COMMITTED" },
+        );
+        if (!stats.mysqlAvailable) log.info("MySQL is back");
+        stats.mysqlAvailable = true;
+        mysqlBackOff.reset();
+        return { kind: "committed", result, seconds: (performance.now() - started) / 1000 };
+      } catch (err) {
+        if (err instanceof HookAbortError) return { kind: "abandoned" };
+        const errorKind = classifyMysqlError(err);
+        if (errorKind === "conflict") {
+          stats.conflictRetries++;
+          // Conflicts clear up within a few attempts; one that does not is
+          // treated like any other failure, so it cannot spin forever.
+          if (attempt >= maxConflictRetries) return { kind: "failed", error: err, errorKind: "other" };
+          await sleep(Math.min(5 * attempt, 200) * (0.5 + Math.random()));
+          continue;
+        }
+        if (errorKind !== "unavailable") return { kind: "failed", error: err, errorKind };
+        if (stats.mysqlAvailable) log.warn({ err: describe(err) }, "MySQL is unavailable; holding the batch and retrying");
+        stats.mysqlAvailable = false;
+        if (stopping || !(await waitHolding(mysqlBackOff.next(), held))) return { kind: "abandoned" };
+      }
+    }
+  }
+
+  // Waits `ms` while keeping `held` from looking idle, so other workers do not
+  // claim (and count a delivery of) a batch this worker still owns. False when
+  // the worker is stopping.
+  async function waitHolding(ms: number, held: HeldEntry[]): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0) return true;
+      if (!(await sleep(Math.min(left, touchEveryMs), abort.signal))) return false;
+      await consumer.touch(held).catch(() => {});
+    }
+  }
+
+  // Acknowledging can only fail for want of Redis; the commit is done, so a
+  // replay would be harmless, but retrying spares the replay.
+  async function settle(held: HeldEntry[], dead: DeadLetterOut[]): Promise<void> {
+    for (;;) {
+      try {
+        await consumer.settle(held, dead);
+        return;
+      } catch (err) {
+        if (stopping) {
+          log.warn({ err: describe(err) }, "could not acknowledge committed entries; they will be replayed harmlessly");
+          return;
+        }
+        await onRedisError("acknowledge committed entries", err);
+      }
+    }
+  }
+
+  return {
+    stats,
+    start() {
+      if (running) return;
+      running = run().catch((err: unknown) => {
+        log.error({ err: describe(err) }, "drain loop ended unexpectedly");
+      });
+    },
+    async stop() {
+      stopping = true;
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseMysqlUrl } from "../../../src/store/mysql-pool.js";
 import { consumerGroup, streamKey } from "../../../src/stream/stream-keys.js";
 import { mysqlServerUrl } from "../../helpers/test-env.js";
-import { createTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { createTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 import {
   balanceOf,
   createDrainTestEnv,

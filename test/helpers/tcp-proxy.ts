@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { freePort } from "./free-port.js";
 
 /**
  * A TCP proxy to a real server that a test can take down and bring back on the
@@ -50,13 +51,4 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", () => resolve()));
-  const address = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }

@@ -23,6 +23,7 @@ import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createAuthService } from "./server/auth-service.js";
 import { createAuthInterceptor, createErrorInterceptor } from "./server/connect-interceptors.js";
+import { withGrpcTrailersOnly } from "./server/grpc-trailers-only.js";
 import { createHealthService } from "./server/health-service.js";
 import { createIngestService } from "./server/ingest-service.js";
 import { createObservedHandler } from "./server/observed-handler.js";
@@ -164,7 +165,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const served = [...services, Health, ...(reflection ? [ReflectionV1, ReflectionV1alpha] : [])];
   const rpcPaths = served.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));
   const handler = createObservedHandler({
-    handler: rpc,
+    handler: withGrpcTrailersOnly(rpc),
     log,
     knownRoutes: new Set([...rest.paths, ...rpcPaths]),
     observers: [metrics.observeRequest],

@@ -102,6 +102,9 @@ describe("ingest with Redis down", function () {
       const ms = Date.now() - t0;
       assert.equal(err.code, grpc.status.UNAVAILABLE, `attempt ${i}: got ${grpc.status[err.code]}: ${err.details}`);
       assert.ok(ms < 1000, `attempt ${i}: answered after ${ms} ms`);
+      // grpc-message percent-encoded as the gRPC spec says, so grpc-js shows it as written.
+      assert.equal(err.details, "the event buffer is unavailable, retry later");
+      assert.equal(err.metadata.get("retry-after")[0], "1");
       const retry = statusDetailsOf(err).details.find((d) => d.typeUrl === "type.googleapis.com/playsmart.common.v1.RetryInfo");
       assert.ok(retry, "a RetryInfo detail");
       assert.ok(fromBinary(RetryInfoSchema, retry.value).retryAfterSeconds >= 1);

@@ -6,6 +6,7 @@ import { GameService } from "../../../gen/playsmart/games/v1/games_pb.js";
 import { WalletService } from "../../../gen/playsmart/wallet/v1/wallet_pb.js";
 import { parseMysqlUrl } from "../../../src/store/mysql-pool.js";
 import { createDynamicClient } from "../../helpers/grpc-client.js";
+import { parsePrometheusText, sampleValue } from "../../helpers/prometheus-text.js";
 import { createTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 import { registerPlayer, startTestApp, testAdminToken, type TestApp, type TestPlayer } from "../../helpers/start-app.js";
 import { mysqlServerUrl } from "../../helpers/test-env.js";
@@ -46,7 +47,17 @@ describe("end to end: register, register a game, ingest over REST and gRPC, coin
       body: JSON.stringify({ user_id: player.userId, game_id: game, events }),
     });
 
+  const drainCounters = async () => {
+    const samples = parsePrometheusText(await (await fetch(`${app.url}/metrics`)).text());
+    return {
+      stored: sampleValue(samples, "playsmart_drain_events_stored_total"),
+      coins: sampleValue(samples, "playsmart_drain_coins_awarded_total"),
+      lagCount: sampleValue(samples, "playsmart_ingest_to_commit_lag_seconds_count"),
+    };
+  };
+
   it("stores every event once and pays each level once, capped per day", async () => {
+    const metricsBefore = await drainCounters();
     const games = createClient(GameService, transport());
     const upserted = await games.upsertGame(
       { game: { gameId, coinsEnabled: true, coinsPerLevel: 10n, dailyCoinCap: 25n } },
@@ -91,6 +102,10 @@ describe("end to end: register, register a game, ingest over REST and gRPC, coin
     const wallet = await fetch(`${app.url}/wallet`, { headers: { authorization: `Bearer ${player.accessToken}` } });
     assert.equal(wallet.status, 200);
     assert.deepEqual(await wallet.json(), { user_id: player.userId, balance: "25" });
+    const metricsAfter = await drainCounters();
+    assert.equal(metricsAfter.stored - metricsBefore.stored, 5, "drain metrics count the new events only");
+    assert.equal(metricsAfter.coins - metricsBefore.coins, 25);
+    assert.ok(metricsAfter.lagCount - metricsBefore.lagCount >= 4, "one lag observation per committed entry");
 
     const wallets = createClient(WalletService, transport());
     assert.equal((await wallets.getBalance({}, auth(player.accessToken))).balance, 25n);

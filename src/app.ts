@@ -13,6 +13,7 @@ import { WalletService } from "../gen/playsmart/wallet/v1/wallet_pb.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createAccounts } from "./auth/accounts.js";
 import { createAuthenticator } from "./auth/authenticator.js";
+import { createAuthLimiter } from "./auth/auth-limiter.js";
 import { loadSigningKeys } from "./auth/signing-keys.js";
 import type { Config, Role } from "./config.js";
 import { createGameService } from "./games/game-service.js";
@@ -34,6 +35,7 @@ import { createRestRoutes, type GatewayRoutes } from "./server/rest-routes.js";
 import { migrate } from "./store/migrate.js";
 import { createMysqlPool } from "./store/mysql-pool.js";
 import { createRedisClient, waitForRedis } from "./stream/redis-client.js";
+import { createRedisMemoryGuard, type RedisMemoryGuard } from "./stream/redis-memory-guard.js";
 import { readStreamGauges } from "./stream/stream-gauges.js";
 import { createStreamProducer } from "./stream/stream-producer.js";
 import { createWalletService } from "./wallet/wallet-service.js";
@@ -111,6 +113,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   let gateway: GatewayRoutes | undefined;
+  let memoryGuard: RedisMemoryGuard | undefined;
   const services: DescService[] = [];
   const register: Array<(router: Parameters<Parameters<typeof connectNodeAdapter>[0]["routes"]>[0]) => void> = [];
   let jwks: () => unknown[] = () => [];
@@ -121,10 +124,23 @@ export async function startApp(options: AppOptions): Promise<App> {
     const tokens = createAccessTokens({
       keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds,
     });
-    const accounts = createAccounts({ pool, tokens, refreshTtlSeconds: config.jwt.refreshTtlSeconds });
+    const limiter = createAuthLimiter({ redis, prefix: config.streamPrefix, limits: config.authLimits, log });
+    const accounts = createAccounts({ pool, tokens, refreshTtlSeconds: config.jwt.refreshTtlSeconds, limiter });
     const authenticator = createAuthenticator({ tokens, adminToken: config.adminToken });
     authenticate = createAuthInterceptor(authenticator);
-    const producer = createStreamProducer({ redis, prefix: config.streamPrefix, shards: config.streamShards });
+    memoryGuard = createRedisMemoryGuard({ redis, log, highWater: config.redisMemoryHighWater });
+    await memoryGuard.check();
+    const producer = createStreamProducer({
+      redis,
+      prefix: config.streamPrefix,
+      shards: config.streamShards,
+      limits: {
+        maxBacklog: config.streamMaxBacklog,
+        ratePerUser: config.ingestRate.perSecond,
+        burstPerUser: config.ingestRate.burst,
+      },
+      memoryGuard,
+    });
     const ingest = createIngestBatches({ producer, observer: metrics, customdataLimits: config.customdata });
     const wallets = createWallets({ pool });
     gateway = { ingest, accounts, authenticator, wallets };
@@ -169,6 +185,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     log,
     knownRoutes: new Set([...rest.paths, ...rpcPaths]),
     observers: [metrics.observeRequest],
+    trustedProxyHops: config.trustedProxyHops,
   });
   const server = createOnePortServer({ handler, timeouts: config.http, tls: config.tls });
   const address = await server.listen(config.port, config.host);
@@ -186,6 +203,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       readiness.drain();
       await Promise.all([server.close(config.shutdownGraceMs), worker?.stop()]);
       readiness.stop();
+      memoryGuard?.stop();
       redis.disconnect();
       workerRedis?.disconnect();
       await pool.end();

@@ -28,6 +28,16 @@ export interface Config {
   streamPrefix: string;
   /** Number of stream shards (batches go to the shard of their user). @default 1 */
   streamShards: number;
+  /** Most entries one shard stream may hold; past it ingest answers 503. 0 = unbounded. @default 20000 */
+  streamMaxBacklog: number;
+  /** Fraction of Redis maxmemory above which ingest answers 503. @default 0.9 */
+  redisMemoryHighWater: number;
+  /** Per-player ingest rate: batches per second (0 = none) and burst. @default 100/s, burst 200 */
+  ingestRate: { perSecond: number; burst: number };
+  /** Limits against credential stuffing. */
+  authLimits: AuthLimits;
+  /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted. @default 0 */
+  trustedProxyHops: number;
   /** Bearer token of the games admin API; undefined refuses every admin call. */
   adminToken: string | undefined;
   /** Largest accepted request body in bytes (REST and RPC). @default 1048576 */
@@ -44,6 +54,18 @@ export interface Config {
   tls: TlsFiles | undefined;
   jwt: JwtConfig;
   worker: WorkerConfig;
+}
+
+/** Login and register limits, counted in Redis per window. */
+export interface AuthLimits {
+  /** Length of the counting window in seconds. @default 900 */
+  windowSeconds: number;
+  /** Failed logins per email per window before 429. @default 10 */
+  loginFailuresPerEmail: number;
+  /** Failed logins per client IP per window before 429 (high: players share IPs behind NAT). @default 1000 */
+  loginFailuresPerIp: number;
+  /** Registrations per client IP per window before 429. @default 1000 */
+  registrationsPerIp: number;
 }
 
 /** Socket timeouts of the listener. */
@@ -174,6 +196,19 @@ export function loadConfig(env: Env = process.env): Config {
     mysqlUrl: url(env, "MYSQL_URL", "mysql://root@127.0.0.1:3306/playsmart", ["mysql:"]),
     streamPrefix,
     streamShards: int(env, "STREAM_SHARDS", 1, 1, 1024),
+    streamMaxBacklog: int(env, "STREAM_MAX_BACKLOG", 20_000, 0, 100_000_000),
+    redisMemoryHighWater: int(env, "REDIS_MEMORY_HIGH_WATER_PERCENT", 90, 1, 100) / 100,
+    ingestRate: {
+      perSecond: int(env, "INGEST_RATE_PER_USER", 100, 0, 1_000_000),
+      burst: int(env, "INGEST_BURST_PER_USER", 200, 1, 1_000_000),
+    },
+    authLimits: {
+      windowSeconds: int(env, "AUTH_LIMIT_WINDOW_SECONDS", 900, 1, 86_400),
+      loginFailuresPerEmail: int(env, "LOGIN_MAX_FAILURES_PER_EMAIL", 10, 1, 1_000_000),
+      loginFailuresPerIp: int(env, "LOGIN_MAX_FAILURES_PER_IP", 1000, 1, 1_000_000),
+      registrationsPerIp: int(env, "REGISTER_MAX_PER_IP", 1000, 1, 1_000_000),
+    },
+    trustedProxyHops: int(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
     adminToken,
     bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     customdata: {

@@ -66,6 +66,11 @@ export class UnavailableError extends Error {
   }
 }
 
+/** The event buffer is over its bound: a form of unavailability the client can wait out. */
+export class BufferFullError extends UnavailableError {
+  override name = "BufferFullError";
+}
+
 /** The thing to create exists already (e.g. a taken email). */
 export class ConflictError extends Error {
   override name = "ConflictError";

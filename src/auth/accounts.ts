@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { ConflictError, UnauthenticatedError, ValidationError, type Violation } from "../errors.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
 import type { AccessTokens } from "./access-tokens.js";
+import type { AuthLimiter } from "./auth-limiter.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 
 /** What register, login and refresh return. */
@@ -15,10 +16,18 @@ export interface TokenPair {
 
 /** Accounts: register, login and refresh-token rotation. */
 export interface Accounts {
-  /** @throws ValidationError for a bad email or weak password, ConflictError for a taken email. */
-  register(email: unknown, password: unknown): Promise<TokenPair>;
-  /** @throws UnauthenticatedError, the same for an unknown email and a wrong password. */
-  login(email: unknown, password: unknown): Promise<TokenPair>;
+  /**
+   * @param clientIp the caller's address, for the registration limit.
+   * @throws ValidationError for a bad email or weak password, ConflictError for a taken email,
+   *   RateLimitedError past the IP's registration limit.
+   */
+  register(email: unknown, password: unknown, clientIp?: string): Promise<TokenPair>;
+  /**
+   * @param clientIp the caller's address, for the failure limits.
+   * @throws UnauthenticatedError, the same for an unknown email and a wrong password;
+   *   RateLimitedError after too many failures for the IP or the email.
+   */
+  login(email: unknown, password: unknown, clientIp?: string): Promise<TokenPair>;
   /**
    * Spends a refresh token for a new pair. A token used twice revokes its whole
    * family: the second use means it leaked.
@@ -32,6 +41,8 @@ export interface AccountsOptions {
   pool: Pool;
   tokens: AccessTokens;
   refreshTtlSeconds: number;
+  /** Login and registration limits; none when undefined. */
+  limiter?: AuthLimiter;
 }
 
 /** Shortest accepted password. */
@@ -77,7 +88,7 @@ interface RefreshRow extends RowDataPacket {
 
 /** Creates the accounts service on MySQL. */
 export function createAccounts(options: AccountsOptions): Accounts {
-  const { pool, tokens, refreshTtlSeconds } = options;
+  const { pool, tokens, refreshTtlSeconds, limiter } = options;
 
   async function newRefreshToken(conn: Pool | PoolConnection, userId: string, familyId: string): Promise<string> {
     const token = randomBytes(32).toString("base64url");
@@ -94,7 +105,8 @@ export function createAccounts(options: AccountsOptions): Accounts {
   }
 
   return {
-    async register(rawEmail, rawPassword) {
+    async register(rawEmail, rawPassword, clientIp = "unknown") {
+      await limiter?.checkRegister(clientIp);
       const { email, password } = checkCredentials(rawEmail, rawPassword);
       const userId = uuidV7();
       const hash = await hashPassword(password);
@@ -107,13 +119,18 @@ export function createAccounts(options: AccountsOptions): Accounts {
       return pair(userId, await newRefreshToken(pool, userId, uuidV7()));
     },
 
-    async login(rawEmail, rawPassword) {
+    async login(rawEmail, rawPassword, clientIp = "unknown") {
       const email = typeof rawEmail === "string" ? normalizeEmail(rawEmail) : "";
       const password = typeof rawPassword === "string" ? rawPassword.slice(0, maxPasswordLength) : "";
+      await limiter?.checkLogin(clientIp, email);
       const [rows] = await pool.query<UserRow[]>("SELECT user_id, password_hash FROM users WHERE email = ?", [email]);
       const user = rows[0];
       const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
-      if (!user || !ok) throw new UnauthenticatedError("wrong email or password");
+      if (!user || !ok) {
+        await limiter?.recordLoginFailure(clientIp, email);
+        throw new UnauthenticatedError("wrong email or password");
+      }
+      await limiter?.recordLoginSuccess(email);
       return pair(user.user_id, await newRefreshToken(pool, user.user_id, uuidV7()));
     },
 

@@ -1,4 +1,4 @@
-import { PermissionDeniedError, RateLimitedError, UnavailableError, ValidationError } from "../errors.js";
+import { BufferFullError, PermissionDeniedError, RateLimitedError, UnavailableError, ValidationError } from "../errors.js";
 import type { EntryFormat } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
@@ -35,7 +35,7 @@ export interface IngestBatches {
 }
 
 /** Why a batch was refused, or that it was accepted (metric label values). */
-export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited";
+export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited" | "buffer_full";
 
 /** Receives what happened to each batch (metrics). */
 export interface IngestObserver {
@@ -102,6 +102,7 @@ function outcomeOf(err: unknown): IngestOutcome | undefined {
   if (err instanceof ValidationError) return "invalid";
   if (err instanceof PermissionDeniedError) return "forbidden";
   if (err instanceof RateLimitedError) return "rate_limited";
+  if (err instanceof BufferFullError) return "buffer_full";
   if (err instanceof UnavailableError) return "unavailable";
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../gen/playsmart/auth/v1/auth_pb.js";
 import type { Accounts, TokenPair } from "../auth/accounts.js";
+import { requestInfoKey } from "./request-info.js";
 
 /** A token pair in the wire shape shared by the RPCs and the REST routes. */
 export function tokenPairMessage(pair: TokenPair) {
@@ -18,11 +19,11 @@ export function createAuthService(accounts: Accounts): ServiceImpl<typeof AuthSe
   return {
     async register(req, ctx) {
       ctx.responseHeader.set("cache-control", "no-store");
-      return tokenPairMessage(await accounts.register(req.email, req.password));
+      return tokenPairMessage(await accounts.register(req.email, req.password, ctx.values.get(requestInfoKey)?.clientIp));
     },
     async login(req, ctx) {
       ctx.responseHeader.set("cache-control", "no-store");
-      return tokenPairMessage(await accounts.login(req.email, req.password));
+      return tokenPairMessage(await accounts.login(req.email, req.password, ctx.values.get(requestInfoKey)?.clientIp));
     },
     async refresh(req, ctx) {
       ctx.responseHeader.set("cache-control", "no-store");

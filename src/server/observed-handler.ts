@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
 import type { DualHandler } from "./one-port-server.js";
-import { protocolOf, setRequestInfo, type RequestInfo } from "./request-info.js";
+import { clientIpOf, protocolOf, setRequestInfo, type RequestInfo } from "./request-info.js";
 
 /** Called once per finished request, e.g. to count it in metrics. */
 export type RequestObserver = (info: RequestInfo, status: number, seconds: number) => void;
@@ -13,6 +13,8 @@ export interface ObservedHandlerOptions {
   /** Paths the service knows (REST routes and RPC paths); others log as `unmatched`. */
   knownRoutes: ReadonlySet<string>;
   observers?: RequestObserver[];
+  /** TRUSTED_PROXY_HOPS. @default 0 */
+  trustedProxyHops?: number;
 }
 
 // A client-chosen id goes into logs verbatim, so only short, plain ones are kept.
@@ -33,7 +35,12 @@ export function createObservedHandler(options: ObservedHandlerOptions): DualHand
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const route = knownRoutes.has(path) ? path : "unmatched";
     const isRpc = path.lastIndexOf("/") > 0 && path.includes(".") && !path.startsWith("/.well-known/");
-    const info: RequestInfo = { id, route, protocol: protocolOf(req.headers["content-type"], isRpc) };
+    const info: RequestInfo = {
+      id,
+      route,
+      protocol: protocolOf(req.headers["content-type"], isRpc),
+      clientIp: clientIpOf(req.socket?.remoteAddress, req.headers["x-forwarded-for"], options.trustedProxyHops ?? 0),
+    };
     setRequestInfo(req, info);
     res.setHeader("x-request-id", id);
     res.once("close", () => {

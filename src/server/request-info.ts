@@ -8,6 +8,8 @@ export interface RequestInfo {
   protocol: string;
   /** The matched route or RPC path; `unmatched` otherwise (keeps metric labels bounded). */
   route: string;
+  /** The client's address (from X-Forwarded-For only behind trusted proxies). */
+  clientIp: string;
   /** The authenticated player, once known. */
   userId?: string;
   /** Connect/gRPC code of an RPC (`ok` or e.g. `invalid_argument`). */
@@ -36,4 +38,19 @@ export function protocolOf(contentType: string | undefined, isRpcPath: boolean):
   if (ct.startsWith("application/grpc-web")) return "grpc-web";
   if (ct.startsWith("application/grpc")) return "grpc";
   return "connect";
+}
+
+/**
+ * The client's address: the socket's peer, or, behind `trustedHops` proxies that
+ * each append to X-Forwarded-For, the entry those proxies saw. Entries further
+ * left were written by the client and are not trusted.
+ */
+export function clientIpOf(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined, trustedHops: number): string {
+  const peer = remoteAddress ?? "unknown";
+  if (trustedHops === 0 || forwardedFor === undefined) return peer;
+  const list = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list[list.length - trustedHops] ?? list[0] ?? peer;
 }

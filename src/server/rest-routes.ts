@@ -106,11 +106,13 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
       },
       "POST /auth/register": async (req: Req, res: Res) => {
         const body = await readJson(req);
-        send(res, 201, restTokenPair(await g.accounts.register(field(body, "email"), field(body, "password"))), noStore);
+        const pair = await g.accounts.register(field(body, "email"), field(body, "password"), requestInfoOf(req)?.clientIp);
+        send(res, 201, restTokenPair(pair), noStore);
       },
       "POST /auth/login": async (req: Req, res: Res) => {
         const body = await readJson(req);
-        send(res, 200, restTokenPair(await g.accounts.login(field(body, "email"), field(body, "password"))), noStore);
+        const pair = await g.accounts.login(field(body, "email"), field(body, "password"), requestInfoOf(req)?.clientIp);
+        send(res, 200, restTokenPair(pair), noStore);
       },
       "POST /auth/refresh": async (req: Req, res: Res) => {
         const body = await readJson(req);
@@ -149,7 +151,8 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
         res.destroy();
         return;
       }
-      send(res, mapped.status, mapped.body, { ...mapped.headers, ...close });
+      // Error answers are about this request only: never cached (auth answers above all).
+      send(res, mapped.status, mapped.body, { ...mapped.headers, ...close, ...noStore });
     });
   };
   return Object.assign(handle, { paths });

@@ -12,6 +12,14 @@ export function streamKey(prefix: string, shard: number): string {
   return `${prefix}:events:{${shard}}`;
 }
 
+/**
+ * Key of a player's ingest token bucket, in the slot of the player's shard so
+ * the admission script can read it together with the stream.
+ */
+export function rateBucketKey(prefix: string, shard: number, userId: string): string {
+  return `${prefix}:rate:{${shard}}:${userId}`;
+}
+
 /** Key of the dead-letter stream of one shard. */
 export function deadLetterKey(prefix: string, shard: number): string {
   return `${prefix}:dead-letters:{${shard}}`;

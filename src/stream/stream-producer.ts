@@ -1,14 +1,17 @@
 import type { Redis } from "ioredis";
-import { UnavailableError } from "../errors.js";
+import { BufferFullError, RateLimitedError, UnavailableError } from "../errors.js";
+import { admitAndAppend, defineAppendScript, type AdmissionLimits } from "./append-script.js";
+import type { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { encodeEntry, type StreamBatch } from "./stream-entry.js";
-import { shardOf, streamKey } from "./stream-keys.js";
+import { rateBucketKey, shardOf, streamKey } from "./stream-keys.js";
 
 /** Where the gateway appends accepted batches. */
 export interface StreamProducer {
   /**
    * Appends one batch as one stream entry and resolves with its entry id once
    * Redis acknowledged it.
-   * @throws UnavailableError when Redis does not take it.
+   * @throws RateLimitedError when the player is over its rate,
+   *   UnavailableError when the buffer is full or Redis does not take it.
    */
   append(batch: StreamBatch): Promise<string>;
 }
@@ -20,24 +23,47 @@ export interface StreamProducerOptions {
   prefix: string;
   /** Number of shard streams. */
   shards: number;
+  /** Back-pressure and per-user rate. @default no limits */
+  limits?: AdmissionLimits;
+  /** Refuses appends while Redis memory is near its maxmemory. */
+  memoryGuard?: RedisMemoryGuard;
 }
+
+/** Seconds a client should wait when the buffer is full: the workers need time to catch up. */
+const backlogRetryAfterSeconds = 2;
 
 /**
  * A producer on a Redis stream. Entries are never trimmed here: only a worker
- * removes an entry, after its MySQL transaction committed.
+ * removes an entry, after its MySQL transaction committed. Admission (rate and
+ * bound) and the append are one atomic script, so the bound holds exactly even
+ * with many gateways.
  */
 export function createStreamProducer(options: StreamProducerOptions): StreamProducer {
-  const { redis, prefix, shards } = options;
+  const { redis, prefix, shards, memoryGuard } = options;
+  const limits = options.limits ?? { maxBacklog: 0, ratePerUser: 0, burstPerUser: 0 };
+  defineAppendScript(redis);
   return {
     async append(batch) {
-      const key = streamKey(prefix, shardOf(batch.userId, shards));
+      if (memoryGuard?.isOverloaded()) {
+        throw new BufferFullError("the event buffer is full, retry later", backlogRetryAfterSeconds);
+      }
+      const shard = shardOf(batch.userId, shards);
+      let result;
       try {
-        const id = await redis.xadd(key, "*", ...encodeEntry(batch));
-        if (id === null) throw new Error("XADD returned no id");
-        return id;
+        result = await admitAndAppend(
+          redis,
+          { stream: streamKey(prefix, shard), bucket: rateBucketKey(prefix, shard, batch.userId) },
+          limits,
+          encodeEntry(batch),
+        );
       } catch (err) {
         throw new UnavailableError("the event buffer is unavailable, retry later", 1, { cause: err });
       }
+      if (result.kind === "appended") return result.id;
+      if (result.kind === "rate_limited") {
+        throw new RateLimitedError("too many batches for this player, slow down", Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+      }
+      throw new BufferFullError("the event buffer is full, retry later", backlogRetryAfterSeconds);
     },
   };
 }

@@ -15,8 +15,8 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** Creates a private Redis on a free port; call `start()` to run it. */
-export async function createPrivateRedis(): Promise<PrivateRedis> {
+/** Creates a private Redis on a free port; call `start()` to run it. `args` are extra redis-server options. */
+export async function createPrivateRedis(args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -24,7 +24,7 @@ export async function createPrivateRedis(): Promise<PrivateRedis> {
     port,
     url,
     async start() {
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
         stdio: "ignore",
       });
       const deadline = Date.now() + 10_000;

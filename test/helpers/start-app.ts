@@ -47,6 +47,10 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     JWT_KEY_ID: testKeyId,
     SHUTDOWN_GRACE_MS: "2000",
     WORKER_BLOCK_MS: "50",
+    // Tests send fast from one address; the limits have tests of their own.
+    INGEST_RATE_PER_USER: "0",
+    REGISTER_MAX_PER_IP: "1000000",
+    LOGIN_MAX_FAILURES_PER_IP: "1000000",
     ...options.env,
   });
   const app = await startApp({

@@ -23,6 +23,7 @@ async function startServeProcess(port: number): Promise<ChildProcess> {
       ADMIN_TOKEN: testAdminToken,
       SHUTDOWN_GRACE_MS: "3000",
       WORKER_BLOCK_MS: "50",
+      INGEST_RATE_PER_USER: "0",
       LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "inherit"],

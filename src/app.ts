@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./stream/redis-client.js";
 import type { Pool } from "mysql2/promise";
 import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -57,7 +57,7 @@ export interface App {
   port: number;
   /** `http://127.0.0.1:<port>` (`https://` with TLS). */
   url: string;
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   metrics: Metrics;
   /** The drain worker, for roles `all` and `worker`. */
@@ -96,7 +96,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   await readiness.probe();
 
   let worker: DrainWorker | undefined;
-  let workerRedis: Redis | undefined;
+  let workerRedis: RedisClient | undefined;
   if (runWorker) {
     // XREADGROUP BLOCK holds a connection, so the worker has a client of its own.
     workerRedis = createRedisClient({ url: config.redisUrl, name: "playsmart-worker", commandTimeoutMs: undefined });

@@ -113,6 +113,11 @@ export interface WorkerConfig {
   blockMs: number;
   /** Idle time after which a pending entry of another consumer is claimed, in ms. @default 30000 */
   claimIdleMs: number;
+  /**
+   * A worker's lease on a shard expires this long after its last renewal; a dead
+   * worker's shards are taken over after it. @default 5000
+   */
+  leaseTtlMs: number;
   /** Deliveries after which a failing entry goes to the dead letters. @default 5 */
   maxAttempts: number;
   /** How long coin rules of a game are cached, in ms. @default 2000 */
@@ -237,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
       readCount: int(env, "WORKER_READ_COUNT", 100, 1, 10_000),
       blockMs: int(env, "WORKER_BLOCK_MS", 200, 1, 60_000),
       claimIdleMs: int(env, "WORKER_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),
+      leaseTtlMs: int(env, "WORKER_LEASE_TTL_MS", 5000, 100, 600_000),
       maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 5, 1, 1000),
       gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
     },

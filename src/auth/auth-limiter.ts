@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../stream/redis-client.js";
 import type { AuthLimits } from "../config.js";
 import { RateLimitedError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
-/** Counts login failures and registrations in Redis, shared by every gateway. */
+/** Counts login failures and registrations in RedisClient, shared by every gateway. */
 export interface AuthLimiter {
   /** @throws RateLimitedError when the IP or the email is over its failure limit. */
   checkLogin(ip: string, email: string): Promise<void>;
@@ -17,7 +17,7 @@ export interface AuthLimiter {
 
 /** Options of {@link createAuthLimiter}. */
 export interface AuthLimiterOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   limits: AuthLimits;
   log: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * One round trip that admits and appends a batch atomically:
@@ -62,13 +62,13 @@ type AppendCommand = (
 ) => Promise<[number, string | number]>;
 
 /** Registers the script on a client (ioredis sends EVALSHA, falling back to EVAL once). */
-export function defineAppendScript(redis: Redis): void {
+export function defineAppendScript(redis: RedisClient): void {
   if (!("psAdmitAppend" in redis)) redis.defineCommand("psAdmitAppend", { numberOfKeys: 2, lua });
 }
 
 /** Runs the script for one entry. */
 export async function admitAndAppend(
-  redis: Redis,
+  redis: RedisClient,
   keys: { stream: string; bucket: string },
   limits: AdmissionLimits,
   fields: Array<string | Buffer>,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import { consumerGroup, streamKey } from "./stream-keys.js";
 
 /** Length and pending count of one shard stream. */
@@ -12,7 +12,7 @@ export interface StreamGauge {
  * XLEN and the XPENDING summary of every shard in one pipeline, for the metrics
  * scrape. A shard whose group does not exist yet reports 0 pending.
  */
-export async function readStreamGauges(redis: Redis, prefix: string, shards: number): Promise<StreamGauge[]> {
+export async function readStreamGauges(redis: RedisClient, prefix: string, shards: number): Promise<StreamGauge[]> {
   const pipeline = redis.pipeline();
   for (let s = 0; s < shards; s++) {
     pipeline.xlen(streamKey(prefix, s));

@@ -20,6 +20,16 @@ export function rateBucketKey(prefix: string, shard: number, userId: string): st
   return `${prefix}:rate:{${shard}}:${userId}`;
 }
 
+/** Key of the lease that gives one worker a shard, in the shard's slot. */
+export function leaseKey(prefix: string, shard: number): string {
+  return `${prefix}:lease:{${shard}}`;
+}
+
+/** Sorted set of live workers (score: last heartbeat, ms). */
+export function workersKey(prefix: string): string {
+  return `${prefix}:workers`;
+}
+
 /** Key of the dead-letter stream of one shard. */
 export function deadLetterKey(prefix: string, shard: number): string {
   return `${prefix}:dead-letters:{${shard}}`;

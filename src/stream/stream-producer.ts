@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import { BufferFullError, RateLimitedError, UnavailableError } from "../errors.js";
 import { admitAndAppend, defineAppendScript, type AdmissionLimits } from "./append-script.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
@@ -18,14 +18,14 @@ export interface StreamProducer {
 
 /** Options of {@link createStreamProducer}. */
 export interface StreamProducerOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** STREAM_PREFIX. */
   prefix: string;
   /** Number of shard streams. */
   shards: number;
   /** Back-pressure and per-user rate. @default no limits */
   limits?: AdmissionLimits;
-  /** Refuses appends while Redis memory is near its maxmemory. */
+  /** Refuses appends while RedisClient memory is near its maxmemory. */
   memoryGuard?: RedisMemoryGuard;
 }
 

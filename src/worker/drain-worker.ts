@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../stream/redis-client.js";
 import type { Pool } from "mysql2/promise";
 import type { WorkerConfig } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -12,6 +12,7 @@ import { toDeadLetterRow } from "./dead-letter-row.js";
 import { expandEntry, uniqueEvents, type ExpandedEntry } from "./expand-entry.js";
 import { createGameRulesCache } from "./game-rules-cache.js";
 import { classifyMysqlError, type MysqlErrorKind } from "./mysql-errors.js";
+import { createShardLeases } from "./shard-leases.js";
 import { createStreamConsumer, type DeadLetterOut, type HeldEntry } from "./stream-consumer.js";
 
 /** What a hook learns about the transaction it runs in or after. */
@@ -40,7 +41,7 @@ export interface DrainWorkerOptions {
    * A Redis client of this worker's own: XREADGROUP BLOCK holds its connection.
    * Create it with `createRedisClient({ url, name, commandTimeoutMs: undefined })`.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** MySQL pool (see `createMysqlPool`). */
   pool: Pool;
   /** STREAM_PREFIX. */
@@ -66,6 +67,8 @@ export interface DrainWorker {
   stop(): Promise<void>;
   /** Live counters. */
   readonly stats: Readonly<DrainStats>;
+  /** The shards this worker holds the lease of now. */
+  heldShards(): number[];
 }
 
 type Good = { held: HeldEntry; expanded: ExpandedEntry };
@@ -108,6 +111,16 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     blockMs: config.blockMs,
     claimIdleMs: config.claimIdleMs,
   });
+  const leases = createShardLeases({
+    redis,
+    prefix,
+    shards,
+    workerId: config.consumerName,
+    ttlMs: config.leaseTtlMs,
+    stallMs: config.claimIdleMs,
+    log,
+  });
+  const leaseEveryMs = Math.max(Math.floor(config.leaseTtlMs / 3), 30);
   const rulesCache = createGameRulesCache({ pool, ttlMs: config.gamesCacheMs });
   const mysqlBackOff = createBackOff({ initialMs: 100, maxMs: 5000 });
   const redisBackOff = createBackOff({ initialMs: 100, maxMs: 5000 });
@@ -127,20 +140,34 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
         await onRedisError("create the consumer groups", err);
       }
     }
-    if (!stopping) await recoverOwnPending();
-    let nextClaimAt = 0;
-    while (!stopping) {
-      try {
-        if (Date.now() >= nextClaimAt) {
-          await claimStale();
-          nextClaimAt = Date.now() + claimEveryMs;
+    // Leases are renewed on a timer of their own, so a long batch keeps them.
+    const leaseTimer = setInterval(() => void leases.tick().catch((err: unknown) => log.warn({ err: describe(err) }, "lease renewal failed")), leaseEveryMs);
+    try {
+      await leases.tick().catch(() => {});
+      if (!stopping) await recoverOwnPending();
+      let nextClaimAt = 0;
+      let nextShedAt = Date.now() + leaseEveryMs;
+      while (!stopping) {
+        try {
+          if (Date.now() >= nextShedAt) {
+            // Between batches: the only safe moment to hand a shard over.
+            await leases.shed();
+            nextShedAt = Date.now() + leaseEveryMs;
+          }
+          if (Date.now() >= nextClaimAt) {
+            await claimStale();
+            nextClaimAt = Date.now() + claimEveryMs;
+          }
+          const entries = await consumer.readNew(leases.held());
+          redisBackOff.reset();
+          if (entries.length > 0) await processEntries(entries);
+        } catch (err) {
+          await onRedisError("read or claim stream entries", err);
         }
-        const entries = await consumer.readNew();
-        redisBackOff.reset();
-        if (entries.length > 0) await processEntries(entries);
-      } catch (err) {
-        await onRedisError("read or claim stream entries", err);
       }
+    } finally {
+      clearInterval(leaseTimer);
+      await leases.releaseAll().catch(() => {});
     }
   }
 
@@ -162,7 +189,9 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   }
 
   async function recoverOwnPending(): Promise<void> {
-    for (let shard = 0; shard < shards && !stopping; shard++) {
+    // Only held shards: another worker owns the rest and claims them in order.
+    for (const shard of leases.held()) {
+      if (stopping) break;
       let after = "";
       while (!stopping) {
         try {
@@ -181,7 +210,8 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   }
 
   async function claimStale(): Promise<void> {
-    for (let shard = 0; shard < shards && !stopping; shard++) {
+    for (const shard of leases.held()) {
+      if (stopping) break;
       // A bounded number of pages per round, so new entries are not starved.
       for (let page = 0; page < 10 && !stopping; page++) {
         const entries = await consumer.claimStale(shard);
@@ -194,6 +224,15 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   }
 
   async function processEntries(entries: HeldEntry[]): Promise<void> {
+    leases.busy([...new Set(entries.map((e) => e.shard))]);
+    try {
+      await processHeld(entries);
+    } finally {
+      leases.busy(undefined);
+    }
+  }
+
+  async function processHeld(entries: HeldEntry[]): Promise<void> {
     stats.entriesRead += entries.length;
     const goods: Good[] = [];
     const dead: DeadLetterOut[] = [];
@@ -355,6 +394,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
 
   return {
     stats,
+    heldShards: () => leases.held(),
     start() {
       if (running) return;
       running = run().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../stream/redis-client.js";
 import { consumerGroup, deadLetterKey, streamKey } from "../stream/stream-keys.js";
 
 /** One entry as the worker holds it between reading and acknowledging. */
@@ -21,7 +21,7 @@ export interface DeadLetterOut {
 
 /** Options of {@link createStreamConsumer}. */
 export interface StreamConsumerOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   shards: number;
   consumerName: string;
@@ -34,8 +34,12 @@ export interface StreamConsumerOptions {
 export interface StreamConsumer {
   /** Creates the group on every shard stream (and the stream) when missing. */
   ensureGroups(): Promise<void>;
-  /** New entries of every shard, waiting up to `blockMs` for the first. */
-  readNew(): Promise<HeldEntry[]>;
+  /**
+   * New entries of `shards`, waiting up to `blockMs` for the first. On one Redis
+   * a single XREADGROUP covers every shard; on a cluster the shards live in
+   * different slots, so each is read on its own and only the last read blocks.
+   */
+  readNew(shards: readonly number[]): Promise<HeldEntry[]>;
   /**
    * A page of this consumer's own pending entries of `shard` after `afterId`
    * ("" for the start): what a previous process with the same consumer name left
@@ -59,19 +63,21 @@ type RawEntry = [id: Buffer, fields: Buffer[] | null] | null;
 
 /**
  * A consumer over ioredis. Every command names keys of one shard only, except the
- * one XREADGROUP over all shards, which is what lets one blocking read serve many
- * shards on one Redis.
+ * one XREADGROUP over several shards on a single Redis, which lets one blocking
+ * read serve them all.
  */
 export function createStreamConsumer(options: StreamConsumerOptions): StreamConsumer {
   const { redis, prefix, shards, consumerName, readCount, blockMs, claimIdleMs } = options;
+  const cluster = "isCluster" in redis && redis.isCluster === true;
   const keys = Array.from({ length: shards }, (_, s) => streamKey(prefix, s));
   const shardOfKey = new Map(keys.map((k, s) => [k, s]));
   const claimCursor = new Map<number, string>();
+  let rotation = 0;
 
   const toHeld = (shard: number, raw: RawEntry[], deliveries: ReadonlyMap<string, number> | number): HeldEntry[] => {
     const held: HeldEntry[] = [];
     for (const r of raw) {
-      if (r === null) continue; // Redis 6.2 XAUTOCLAIM: an entry deleted while pending
+      if (r === null) continue; // RedisClient 6.2 XAUTOCLAIM: an entry deleted while pending
       const id = r[0].toString("latin1");
       const count = typeof deliveries === "number" ? deliveries : (deliveries.get(id) ?? 1);
       held.push({ shard, stream: keys[shard]!, id, fields: r[1], deliveries: count });
@@ -99,21 +105,37 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
       }
     },
 
-    async readNew() {
-      const reply = (await redis.xreadgroupBuffer(
-        "GROUP", consumerGroup, consumerName,
-        "COUNT", readCount,
-        "BLOCK", blockMs,
-        "STREAMS", ...keys, ...keys.map(() => ">"),
-      )) as Array<[Buffer, RawEntry[]]> | null;
-      if (reply === null) return [];
-      const held: HeldEntry[] = [];
-      for (const [key, entries] of reply) {
-        const shard = shardOfKey.get(key.toString("latin1"));
-        if (shard === undefined) continue;
-        held.push(...toHeld(shard, entries, 1));
+    async readNew(from) {
+      if (from.length === 0) {
+        await new Promise((r) => setTimeout(r, blockMs));
+        return [];
       }
-      return held;
+      const read = async (shardList: readonly number[], block: boolean) => {
+        const streams = shardList.map((s) => keys[s]!);
+        // xreadgroupBuffer, not callBuffer: its reply transformer gives the same
+        // [key, entries][] shape whether the connection speaks RESP2 or RESP3.
+        const xreadgroup = redis.xreadgroupBuffer as unknown as (...args: Array<string | number>) => Promise<unknown>;
+        const reply = (await xreadgroup.call(
+          redis,
+          "GROUP", consumerGroup, consumerName,
+          "COUNT", readCount,
+          ...(block ? ["BLOCK", blockMs] : []),
+          "STREAMS", ...streams, ...streams.map(() => ">"),
+        )) as Array<[Buffer, RawEntry[]]> | null;
+        const held: HeldEntry[] = [];
+        for (const [key, entries] of reply ?? []) {
+          const shard = shardOfKey.get(key.toString("latin1"));
+          if (shard !== undefined) held.push(...toHeld(shard, entries, 1));
+        }
+        return held;
+      };
+      if (!cluster) return read(from, true);
+      const held: HeldEntry[] = [];
+      for (const shard of from) held.push(...(await read([shard], false)));
+      if (held.length > 0) return held;
+      // Nothing anywhere: wait on one shard, a different one each time.
+      rotation = (rotation + 1) % from.length;
+      return read([from[rotation]!], true);
     },
 
     async readOwnPending(shard, afterId) {
@@ -147,30 +169,37 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
     async touch(entries) {
       for (const [shard, ids] of groupByShard(entries)) {
         // JUSTID: resets the idle time without counting a delivery.
-        await redis.xclaim(keys[shard]!, consumerGroup, consumerName, 0, ...ids, "JUSTID");
+        await redis.call("XCLAIM", keys[shard]!, consumerGroup, consumerName, "0", ...ids, "JUSTID");
       }
     },
 
     async settle(entries, deadLetters) {
       if (entries.length === 0 && deadLetters.length === 0) return;
-      const multi = redis.multi();
-      for (const { entry, error } of deadLetters) {
-        multi.xadd(
-          deadLetterKey(prefix, entry.shard), "*",
-          ...(entry.fields ?? []),
-          "error", error,
-          "stream", entry.stream,
-          "entry", entry.id,
-          "attempts", String(entry.deliveries),
-        );
+      // One MULTI per shard: its stream and dead-letter stream share a hash tag,
+      // so each MULTI stays in one cluster slot and a dead letter is copied once.
+      const byShard = groupByShard(entries);
+      for (const d of deadLetters) if (!byShard.has(d.entry.shard)) byShard.set(d.entry.shard, []);
+      for (const [shard, ids] of byShard) {
+        const multi = redis.multi();
+        for (const { entry, error } of deadLetters) {
+          if (entry.shard !== shard) continue;
+          multi.xadd(
+            deadLetterKey(prefix, shard), "*",
+            ...(entry.fields ?? []),
+            "error", error,
+            "stream", entry.stream,
+            "entry", entry.id,
+            "attempts", String(entry.deliveries),
+          );
+        }
+        if (ids.length > 0) {
+          multi.xack(keys[shard]!, consumerGroup, ...ids);
+          multi.xdel(keys[shard]!, ...ids);
+        }
+        const results = await multi.exec();
+        if (results === null) throw new Error("MULTI was discarded");
+        for (const [err] of results) if (err) throw err;
       }
-      for (const [shard, ids] of groupByShard(entries)) {
-        multi.xack(keys[shard]!, consumerGroup, ...ids);
-        multi.xdel(keys[shard]!, ...ids);
-      }
-      const results = await multi.exec();
-      if (results === null) throw new Error("MULTI was discarded");
-      for (const [err] of results) if (err) throw err;
     },
   };
 }

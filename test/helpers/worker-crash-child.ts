@@ -38,6 +38,7 @@ const worker = createDrainWorker({
     readCount: 1000,
     blockMs: 50,
     claimIdleMs: 60_000,
+    leaseTtlMs: 500,
     maxAttempts: 5,
     gamesCacheMs: 0,
   },

@@ -48,6 +48,10 @@ describe("drain worker: two workers in one group", function () {
       await startTestWorker(env, { config: { readCount: 50 } }),
       await startTestWorker(env, { config: { readCount: 50 } }),
     ];
+    // One shard each: the leases spread the two shards over the two workers.
+    await waitFor("the shards spread over both workers", async () =>
+      workers.every((w) => w.worker.heldShards().length === 1),
+    );
     // Every player's first batch is sent twice (a client retry under a new batch
     // id), a whole round of batches apart, so the copies land in different reads
     // that the two workers apply at the same time.
@@ -90,8 +94,10 @@ describe("drain worker: two workers in one group", function () {
   it("pays once when a second worker claims an entry while the first is still applying it", async () => {
     const key = streamKey(env.prefix, shardOf("race-user", env.shards));
     let claimedByB = false;
+    // A stalls longer than its claimIdleMs: it stops renewing the shard's lease,
+    // B takes the shard over and claims the entry A is still applying.
     const a = await startTestWorker(env, {
-      config: { claimIdleMs: 60_000 },
+      config: { claimIdleMs: 300, leaseTtlMs: 300 },
       hooks: {
         // Holds the transaction open (wallet locked, rows written) until worker
         // B has claimed the entry and is blocked behind the lock.
@@ -110,7 +116,7 @@ describe("drain worker: two workers in one group", function () {
     await waitFor("worker A to read the entry", async () => a.worker.stats.entriesRead === 1);
     const consumer = "race-worker-b";
     b = { consumer };
-    const wb = await startTestWorker(env, { config: { consumerName: consumer, claimIdleMs: 100 } });
+    const wb = await startTestWorker(env, { config: { consumerName: consumer, claimIdleMs: 100, leaseTtlMs: 300 } });
     await waitFor("both workers done", async () => {
       const backlog = await streamBacklog(env);
       return claimedByB && wb.worker.stats.transactionsCommitted >= 1 && backlog.length === 0 && backlog.pending === 0;

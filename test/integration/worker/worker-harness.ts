@@ -44,7 +44,8 @@ export async function createDrainTestEnv(suffix: string, shards = 1): Promise<Dr
   const prefix = testStreamPrefix(suffix);
   await migrate(mysqlUrl);
   const pool = createMysqlPool({ url: mysqlUrl });
-  const redis = createRedisClient({ url: redisUrl, name: `test-${suffix}` });
+  // Tests run against one Redis, so the single-node client type applies.
+  const redis = createRedisClient({ url: redisUrl, name: `test-${suffix}` }) as Redis;
   await waitForRedis(redis, 5000);
   return {
     mysqlUrl,
@@ -68,6 +69,7 @@ export function testWorkerConfig(overrides: Partial<WorkerConfig> = {}): WorkerC
     readCount: 100,
     blockMs: 50,
     claimIdleMs: 300,
+    leaseTtlMs: 500,
     maxAttempts: 5,
     gamesCacheMs: 0,
     ...overrides,

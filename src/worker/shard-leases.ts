@@ -1,0 +1,126 @@
+import type { Logger } from "../logger.js";
+import type { RedisClient } from "../stream/redis-client.js";
+import { leaseKey, workersKey } from "../stream/stream-keys.js";
+
+/**
+ * Which shards this worker drains. One worker per shard at a time keeps each
+ * player's batches in order; the shards spread evenly over the live workers.
+ */
+export interface ShardLeases {
+  /** The shards this worker holds now, ascending. */
+  held(): number[];
+  /** Heartbeat, renew, and take free shards up to this worker's share. */
+  tick(): Promise<void>;
+  /**
+   * Gives up shards beyond this worker's share so a newer worker can take them.
+   * Called by the drain loop between batches, never in the middle of one.
+   */
+  shed(): Promise<void>;
+  /** Releases every lease (on shutdown, after the last batch). */
+  releaseAll(): Promise<void>;
+  /**
+   * Marks the start (a list of shards) or end (undefined) of a batch. A batch
+   * that runs longer than `stallMs` stops the renewal of its shards' leases, so
+   * a worker stuck on one (a hung connection) lets another take over.
+   */
+  busy(shards: readonly number[] | undefined): void;
+}
+
+/** Options of {@link createShardLeases}. */
+export interface ShardLeasesOptions {
+  redis: RedisClient;
+  prefix: string;
+  shards: number;
+  /** Unique per worker process: the consumer name. */
+  workerId: string;
+  /** A lease not renewed for this long is free for another worker. @default 5000 */
+  ttlMs?: number;
+  /** A batch running longer than this stops renewing its shards. @default 30000 */
+  stallMs?: number;
+  log: Logger;
+}
+
+// Renew or release only a lease this worker still holds.
+const renewLua = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const releaseLua = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/**
+ * Leases in Redis: `SET <prefix>:lease:{shard} <worker> NX PX ttl`, renewed every
+ * third of the ttl. Live workers heartbeat into a sorted set; each worker aims at
+ * ceil(shards / live workers) shards, so adding a worker spreads the load with no
+ * configuration change, and a dead worker's shards are free after one ttl.
+ */
+export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
+  const { redis, prefix, shards, workerId, log } = options;
+  const ttlMs = options.ttlMs ?? 5000;
+  const stallMs = options.stallMs ?? 30_000;
+  const held = new Set<number>();
+  let busyShards: readonly number[] = [];
+  let busySince = 0;
+  // Start the search at a worker-specific shard so workers starting together
+  // do not all race for shard 0.
+  let hash = 0;
+  for (const c of workerId) hash = (Math.imul(hash, 31) + c.charCodeAt(0)) >>> 0;
+  const firstShard = hash % shards;
+
+  const liveWorkers = async (): Promise<number> => {
+    const now = Date.now();
+    await redis.zadd(workersKey(prefix), now, workerId);
+    await redis.zremrangebyscore(workersKey(prefix), "-inf", now - 3 * ttlMs);
+    return Math.max(1, await redis.zcard(workersKey(prefix)));
+  };
+  const share = async () => Math.ceil(shards / (await liveWorkers()));
+
+  const release = async (shard: number) => {
+    held.delete(shard);
+    await redis.eval(releaseLua, 1, leaseKey(prefix, shard), workerId);
+  };
+
+  return {
+    held: () => [...held].sort((a, b) => a - b),
+
+    busy(shards) {
+      busyShards = shards ?? [];
+      busySince = Date.now();
+    },
+
+    async tick() {
+      const stalled = busyShards.length > 0 && Date.now() - busySince > stallMs;
+      for (const shard of [...held]) {
+        if (stalled && busyShards.includes(shard)) {
+          log.warn({ shard, busyMs: Date.now() - busySince }, "batch stalled: letting the lease of its shard expire");
+          held.delete(shard);
+          continue;
+        }
+        const renewed = await redis.eval(renewLua, 1, leaseKey(prefix, shard), workerId, String(ttlMs));
+        if (renewed !== 1) {
+          held.delete(shard);
+          log.warn({ shard }, "lost the lease of a shard");
+        }
+      }
+      const target = await share();
+      for (let i = 0; i < shards && held.size < target; i++) {
+        const shard = (firstShard + i) % shards;
+        if (held.has(shard)) continue;
+        if ((await redis.set(leaseKey(prefix, shard), workerId, "PX", ttlMs, "NX")) === "OK") {
+          held.add(shard);
+          log.info({ shard }, "took the lease of a shard");
+        }
+      }
+    },
+
+    async shed() {
+      const target = await share();
+      const extra = [...held].sort((a, b) => b - a).slice(0, Math.max(0, held.size - target));
+      for (const shard of extra) {
+        await release(shard);
+        log.info({ shard }, "released a shard for another worker");
+      }
+    },
+
+    async releaseAll() {
+      for (const shard of [...held]) await release(shard).catch(() => {});
+      await redis.zrem(workersKey(prefix), workerId).catch(() => 0);
+    },
+  };
+}

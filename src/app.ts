@@ -81,7 +81,7 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   await migrate(config.mysqlUrl);
   const pool = createMysqlPool({ url: config.mysqlUrl });
-  const redis = createRedisClient({ url: config.redisUrl, name: `playsmart-${role}` });
+  const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, name: `playsmart-${role}` });
   const metrics = createMetrics({
     readStreams: () => readStreamGauges(redis, config.streamPrefix, config.streamShards),
   });
@@ -99,7 +99,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   let workerRedis: RedisClient | undefined;
   if (runWorker) {
     // XREADGROUP BLOCK holds a connection, so the worker has a client of its own.
-    workerRedis = createRedisClient({ url: config.redisUrl, name: "playsmart-worker", commandTimeoutMs: undefined });
+    workerRedis = createRedisClient({
+      url: config.redisUrl,
+      clusterNodes: config.redisClusterNodes,
+      name: "playsmart-worker",
+      commandTimeoutMs: undefined,
+    });
     worker = createDrainWorker({
       redis: workerRedis,
       pool,
@@ -140,6 +145,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         burstPerUser: config.ingestRate.burst,
       },
       memoryGuard,
+      replicaAck: config.redisReplicaAck,
     });
     const ingest = createIngestBatches({ producer, observer: metrics, customdataLimits: config.customdata });
     const wallets = createWallets({ pool });

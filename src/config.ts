@@ -20,8 +20,10 @@ export interface Config {
   port: number;
   /** Interface to bind. @default "0.0.0.0" */
   host: string;
-  /** Redis of the stream. @default "redis://127.0.0.1:6379" */
+  /** Redis of the stream; `redis+cluster://host:port` for a Redis Cluster. @default "redis://127.0.0.1:6379" */
   redisUrl: string;
+  /** More cluster seed nodes (`host:port`), from REDIS_CLUSTER_NODES. @default [] */
+  redisClusterNodes: string[];
   /** MySQL of accounts, events, coins. @default "mysql://root@127.0.0.1:3306/playsmart" */
   mysqlUrl: string;
   /** Prefix of every Redis key the service owns. @default "playsmart" */
@@ -30,6 +32,11 @@ export interface Config {
   streamShards: number;
   /** Most entries one shard stream may hold; past it ingest answers 503. 0 = unbounded. @default 20000 */
   streamMaxBacklog: number;
+  /**
+   * Replicas that must acknowledge an appended batch (Redis WAIT) before the 202,
+   * so a master failover cannot lose it. @default 0
+   */
+  redisReplicaAck: { replicas: number; timeoutMs: number };
   /** Fraction of Redis maxmemory above which ingest answers 503. @default 0.9 */
   redisMemoryHighWater: number;
   /** Per-player ingest rate: batches per second (0 = none) and burst. @default 100/s, burst 200 */
@@ -197,12 +204,17 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: str(env, "HOST", "0.0.0.0"),
-    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:", "redis+cluster:", "rediss+cluster:"]),
     mysqlUrl: url(env, "MYSQL_URL", "mysql://root@127.0.0.1:3306/playsmart", ["mysql:"]),
     streamPrefix,
     streamShards: int(env, "STREAM_SHARDS", 1, 1, 1024),
     streamMaxBacklog: int(env, "STREAM_MAX_BACKLOG", 20_000, 0, 100_000_000),
     redisMemoryHighWater: int(env, "REDIS_MEMORY_HIGH_WATER_PERCENT", 90, 1, 100) / 100,
+    redisReplicaAck: {
+      replicas: int(env, "REDIS_MIN_REPLICAS_ACK", 0, 0, 16),
+      timeoutMs: int(env, "REDIS_REPLICA_ACK_TIMEOUT_MS", 500, 1, 60_000),
+    },
+    redisClusterNodes: (env.REDIS_CLUSTER_NODES ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     ingestRate: {
       perSecond: int(env, "INGEST_RATE_PER_USER", 100, 0, 1_000_000),
       burst: int(env, "INGEST_BURST_PER_USER", 200, 1, 1_000_000),

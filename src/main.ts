@@ -40,7 +40,7 @@ export async function serve(config: Config, role: Role): Promise<void> {
 }
 
 async function checkDependencies(config: Config): Promise<void> {
-  const redis = createRedisClient({ url: config.redisUrl, name: "playsmart-startup-check" });
+  const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, name: "playsmart-startup-check" });
   try {
     await waitForRedis(redis, 5000);
   } catch {

@@ -4,7 +4,7 @@ import type { AuthLimits } from "../config.js";
 import { RateLimitedError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
-/** Counts login failures and registrations in RedisClient, shared by every gateway. */
+/** Counts login failures and registrations in Redis, shared by every gateway. */
 export interface AuthLimiter {
   /** @throws RateLimitedError when the IP or the email is over its failure limit. */
   checkLogin(ip: string, email: string): Promise<void>;
@@ -43,6 +43,11 @@ export function createAuthLimiter(options: AuthLimiterOptions): AuthLimiter {
     const ttl = await redis.ttl(key);
     throw new RateLimitedError("too many attempts, try again later", ttl > 0 ? ttl : window);
   };
+  // INCR and the window's EXPIRE in one MULTI on one key (one slot).
+  const count = async (key: string): Promise<number> => {
+    const results = await redis.multi().incr(key).expire(key, window, "NX").exec();
+    return Number(results?.[0]?.[1] ?? 0);
+  };
   const failOpen = (err: unknown) => {
     if (err instanceof RateLimitedError) throw err;
     log.warn({ err: (err as Error).message }, "auth limiter unavailable, allowing the request");
@@ -51,7 +56,8 @@ export function createAuthLimiter(options: AuthLimiterOptions): AuthLimiter {
   return {
     async checkLogin(ip, email) {
       try {
-        const [byIp, byEmail] = await redis.mget(ipKey(ip), emailKey(email));
+        // Two GETs, not MGET: on a cluster the keys live in different slots.
+        const [byIp, byEmail] = await Promise.all([redis.get(ipKey(ip)), redis.get(emailKey(email))]);
         if (Number(byIp ?? 0) >= limits.loginFailuresPerIp) await refuse(ipKey(ip));
         if (Number(byEmail ?? 0) >= limits.loginFailuresPerEmail) await refuse(emailKey(email));
       } catch (err) {
@@ -60,7 +66,7 @@ export function createAuthLimiter(options: AuthLimiterOptions): AuthLimiter {
     },
     async recordLoginFailure(ip, email) {
       try {
-        await redis.multi().incr(ipKey(ip)).expire(ipKey(ip), window, "NX").incr(emailKey(email)).expire(emailKey(email), window, "NX").exec();
+        await Promise.all([count(ipKey(ip)), count(emailKey(email))]);
       } catch (err) {
         failOpen(err);
       }
@@ -74,9 +80,7 @@ export function createAuthLimiter(options: AuthLimiterOptions): AuthLimiter {
     },
     async checkRegister(ip) {
       try {
-        const results = await redis.multi().incr(registerKey(ip)).expire(registerKey(ip), window, "NX").exec();
-        const count = Number(results?.[0]?.[1] ?? 0);
-        if (count > limits.registrationsPerIp) await refuse(registerKey(ip));
+        if ((await count(registerKey(ip))) > limits.registrationsPerIp) await refuse(registerKey(ip));
       } catch (err) {
         failOpen(err);
       }

@@ -66,18 +66,59 @@ export function defineAppendScript(redis: RedisClient): void {
   if (!("psAdmitAppend" in redis)) redis.defineCommand("psAdmitAppend", { numberOfKeys: 2, lua });
 }
 
-/** Runs the script for one entry. */
+/** Durability asked of an append: how many replicas must have it before the 202. */
+export interface ReplicaAck {
+  /** Replicas that must acknowledge (WAIT); 0 = the master's acknowledgement is enough. */
+  replicas: number;
+  timeoutMs: number;
+}
+
+/**
+ * Runs the script for one entry. With `ack.replicas` > 0 a WAIT follows in the
+ * same pipeline, which ioredis sends on the same connection (on a cluster: to
+ * the master of the shard's slot), so it covers this append. `replicated` says
+ * whether enough replicas confirmed.
+ */
 export async function admitAndAppend(
   redis: RedisClient,
   keys: { stream: string; bucket: string },
   limits: AdmissionLimits,
   fields: Array<string | Buffer>,
-): Promise<AdmissionResult> {
-  const run = (redis as unknown as { psAdmitAppend: AppendCommand }).psAdmitAppend;
-  const [code, value] = await run.call(
-    redis, keys.stream, keys.bucket, limits.maxBacklog, limits.ratePerUser, limits.burstPerUser, ...fields,
-  );
-  if (code === 0) return { kind: "appended", id: String(value) };
-  if (code === -1) return { kind: "rate_limited", retryAfterMs: Number(value) };
-  return { kind: "backlog_full", length: Number(value) };
+  ack: ReplicaAck = { replicas: 0, timeoutMs: 0 },
+): Promise<AdmissionResult & { replicated: boolean }> {
+  const args = [keys.stream, keys.bucket, limits.maxBacklog, limits.ratePerUser, limits.burstPerUser, ...fields];
+  let reply: [number, string | number];
+  let replicated = true;
+  if (ack.replicas === 0) {
+    const run = (redis as unknown as { psAdmitAppend: AppendCommand }).psAdmitAppend;
+    reply = await run.call(redis, ...(args as [string, string, ...Array<string | number | Buffer>]));
+  } else {
+    const once = async () => {
+      const pipeline = redis.pipeline() as unknown as {
+        psAdmitAppend: (...a: unknown[]) => unknown;
+        wait: (n: number, ms: number) => unknown;
+        exec: () => Promise<Array<[Error | null, unknown]> | null>;
+      };
+      pipeline.psAdmitAppend(...args);
+      pipeline.wait(ack.replicas, ack.timeoutMs);
+      return (await pipeline.exec()) ?? [];
+    };
+    let results = await once();
+    // A pipeline whose commands got different answers (the script MOVED, the WAIT
+    // answered) is not redirected by ioredis: learn the new slot map after a
+    // failover and try once more.
+    if (results[0]?.[0] && /^(MOVED|ASK) /.test(results[0][0].message) && "refreshSlotsCache" in redis) {
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      results = await once();
+    }
+    const [scriptErr, scriptReply] = results[0] ?? [new Error("no reply")];
+    if (scriptErr) throw scriptErr;
+    reply = scriptReply as [number, string | number];
+    const [waitErr, acked] = results[1] ?? [new Error("no reply")];
+    replicated = !waitErr && Number(acked) >= ack.replicas;
+  }
+  const [code, value] = reply;
+  if (code === 0) return { kind: "appended", id: String(value), replicated };
+  if (code === -1) return { kind: "rate_limited", retryAfterMs: Number(value), replicated };
+  return { kind: "backlog_full", length: Number(value), replicated };
 }

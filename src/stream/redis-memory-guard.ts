@@ -1,7 +1,7 @@
 import type { RedisClient } from "./redis-client.js";
 import type { Logger } from "../logger.js";
 
-/** Watches RedisClient memory so the gateway stops admitting before RedisClient refuses writes. */
+/** Watches Redis memory so the gateway stops admitting before Redis refuses writes. */
 export interface RedisMemoryGuard {
   /** True while used memory is above the high-water fraction of maxmemory. */
   isOverloaded(): boolean;
@@ -40,7 +40,7 @@ export function createRedisMemoryGuard(options: RedisMemoryGuardOptions): RedisM
     try {
       info = await redis.info("memory");
     } catch {
-      return; // RedisClient down: appends fail on their own
+      return; // Redis down: appends fail on their own
     }
     const used = Number(field(info, "used_memory") ?? 0);
     const max = Number(field(info, "maxmemory") ?? 0);
@@ -50,7 +50,7 @@ export function createRedisMemoryGuard(options: RedisMemoryGuardOptions): RedisM
       log.warn({ policy }, "RedisClient maxmemory-policy is not noeviction: RedisClient may evict queued batches; set maxmemory-policy noeviction");
     }
     const next = max > 0 && used > highWater * max;
-    if (next !== overloaded) log.warn({ used, max }, next ? "RedisClient memory above high-water mark: refusing batches" : "RedisClient memory back below high-water mark");
+    if (next !== overloaded) log.warn({ used, max }, next ? "Redis memory above high-water mark: refusing batches" : "Redis memory back below high-water mark");
     overloaded = next;
   };
   const timer = setInterval(() => void check(), options.intervalMs ?? 1000);

@@ -1,6 +1,6 @@
 import type { RedisClient } from "./redis-client.js";
 import { BufferFullError, RateLimitedError, UnavailableError } from "../errors.js";
-import { admitAndAppend, defineAppendScript, type AdmissionLimits } from "./append-script.js";
+import { admitAndAppend, defineAppendScript, type AdmissionLimits, type ReplicaAck } from "./append-script.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { encodeEntry, type StreamBatch } from "./stream-entry.js";
 import { rateBucketKey, shardOf, streamKey } from "./stream-keys.js";
@@ -25,8 +25,10 @@ export interface StreamProducerOptions {
   shards: number;
   /** Back-pressure and per-user rate. @default no limits */
   limits?: AdmissionLimits;
-  /** Refuses appends while RedisClient memory is near its maxmemory. */
+  /** Refuses appends while Redis memory is near its maxmemory. */
   memoryGuard?: RedisMemoryGuard;
+  /** Replicas that must hold an entry before it counts as appended. @default none */
+  replicaAck?: ReplicaAck;
 }
 
 /** Seconds a client should wait when the buffer is full: the workers need time to catch up. */
@@ -55,11 +57,17 @@ export function createStreamProducer(options: StreamProducerOptions): StreamProd
           { stream: streamKey(prefix, shard), bucket: rateBucketKey(prefix, shard, batch.userId) },
           limits,
           encodeEntry(batch),
+          options.replicaAck,
         );
       } catch (err) {
         throw new UnavailableError("the event buffer is unavailable, retry later", 1, { cause: err });
       }
-      if (result.kind === "appended") return result.id;
+      if (result.kind === "appended") {
+        // On the master only: a failover now could lose it, so no 202. The client
+        // resends with the same event_ids and the copy that survives is stored once.
+        if (!result.replicated) throw new UnavailableError("the event buffer could not replicate the batch, retry later", 1);
+        return result.id;
+      }
       if (result.kind === "rate_limited") {
         throw new RateLimitedError("too many batches for this player, slow down", Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
       }

@@ -46,8 +46,8 @@ const releaseLua = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.c
 
 /**
  * Leases in Redis: `SET <prefix>:lease:{shard} <worker> NX PX ttl`, renewed every
- * third of the ttl. Live workers heartbeat into a sorted set; each worker aims at
- * ceil(shards / live workers) shards, so adding a worker spreads the load with no
+ * third of the ttl. Live workers heartbeat into a sorted set; each aims at its
+ * fair share of the shards, so adding a worker spreads the load with no
  * configuration change, and a dead worker's shards are free after one ttl.
  */
 export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
@@ -63,13 +63,18 @@ export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
   for (const c of workerId) hash = (Math.imul(hash, 31) + c.charCodeAt(0)) >>> 0;
   const firstShard = hash % shards;
 
-  const liveWorkers = async (): Promise<number> => {
+  // This worker's fair share: floor(shards / workers), plus one for the first
+  // (shards % workers) workers in id order, so the shares add up to exactly the
+  // number of shards and no worker is left idle while another holds two extra.
+  const share = async (): Promise<number> => {
     const now = Date.now();
     await redis.zadd(workersKey(prefix), now, workerId);
     await redis.zremrangebyscore(workersKey(prefix), "-inf", now - 3 * ttlMs);
-    return Math.max(1, await redis.zcard(workersKey(prefix)));
+    const live = (await redis.zrange(workersKey(prefix), "0", "-1")).sort();
+    const n = Math.max(1, live.length);
+    const rank = Math.max(0, live.indexOf(workerId));
+    return Math.floor(shards / n) + (rank < shards % n ? 1 : 0);
   };
-  const share = async () => Math.ceil(shards / (await liveWorkers()));
 
   const release = async (shard: number) => {
     held.delete(shard);

@@ -77,7 +77,7 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
   const toHeld = (shard: number, raw: RawEntry[], deliveries: ReadonlyMap<string, number> | number): HeldEntry[] => {
     const held: HeldEntry[] = [];
     for (const r of raw) {
-      if (r === null) continue; // RedisClient 6.2 XAUTOCLAIM: an entry deleted while pending
+      if (r === null) continue; // Redis 6.2 XAUTOCLAIM: an entry deleted while pending
       const id = r[0].toString("latin1");
       const count = typeof deliveries === "number" ? deliveries : (deliveries.get(id) ?? 1);
       held.push({ shard, stream: keys[shard]!, id, fields: r[1], deliveries: count });

@@ -47,6 +47,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     JWT_KEY_ID: testKeyId,
     SHUTDOWN_GRACE_MS: "2000",
     WORKER_BLOCK_MS: "50",
+    // One shard unless a test asks for more: most tests read shard 0's stream.
+    STREAM_SHARDS: "1",
     // Tests send fast from one address; the limits have tests of their own.
     INGEST_RATE_PER_USER: "0",
     REGISTER_MAX_PER_IP: "1000000",

@@ -19,7 +19,7 @@ describe("playsmart command line", () => {
     ["PORT", "eighty", 'PORT="eighty" is not a whole number (allowed 0..65535)'],
     ["PORT", "70000", "PORT=70000 is out of range (allowed 0..65535)"],
     ["LOG_LEVEL", "loud", 'LOG_LEVEL="loud" is not one of fatal, error, warn, info, debug, trace, silent'],
-    ["REDIS_URL", "localhost:6379", "REDIS_URL must start with redis:// or rediss://"],
+    ["REDIS_URL", "localhost:6379", "REDIS_URL must start with redis:// or rediss:// or redis+cluster:// or rediss+cluster://"],
     ["MYSQL_URL", "not a url", "MYSQL_URL is not a URL (expected e.g. mysql://root@127.0.0.1:3306/playsmart)"],
     ["GRPC_REFLECTION", "maybe", 'GRPC_REFLECTION="maybe" is not a boolean (use true or false)'],
     ["ADMIN_TOKEN", "short", "ADMIN_TOKEN must be at least 16 characters"],

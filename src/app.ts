@@ -1,6 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import type { RedisClient } from "./stream/redis-client.js";
 import type { Pool } from "mysql2/promise";
 import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -30,6 +29,7 @@ import { createIngestService } from "./server/ingest-service.js";
 import { createObservedHandler } from "./server/observed-handler.js";
 import { createOnePortServer } from "./server/one-port-server.js";
 import { createReflectionServices } from "./server/reflection-service.js";
+import { createRpcAdapter } from "./server/rpc-adapter.js";
 import { requestInfoKey, requestInfoOf } from "./server/request-info.js";
 import { createRestRoutes, type GatewayRoutes } from "./server/rest-routes.js";
 import { migrate } from "./store/migrate.js";
@@ -120,7 +120,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   let gateway: GatewayRoutes | undefined;
   let memoryGuard: RedisMemoryGuard | undefined;
   const services: DescService[] = [];
-  const register: Array<(router: Parameters<Parameters<typeof connectNodeAdapter>[0]["routes"]>[0]) => void> = [];
+  const register: Array<(router: ConnectRouter) => void> = [];
   let jwks: () => unknown[] = () => [];
   let authenticate = createAuthInterceptor({ authenticate: async () => ({ kind: "anonymous" }) });
   if (serveGateway) {
@@ -169,7 +169,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     bodyLimitBytes: config.bodyLimitBytes,
     log,
   });
-  const rpc = connectNodeAdapter({
+  const rpc = createRpcAdapter({
     routes(router) {
       for (const r of register) r(router);
       router.service(Health, health);
@@ -182,7 +182,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
     interceptors: [createErrorInterceptor(log), authenticate],
     readMaxBytes: config.bodyLimitBytes,
-    jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true },
+    // Fatal: invalid UTF-8 is refused rather than read as U+FFFD and stored altered.
+    jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) } as never,
+    noStorePrefixes: ["/playsmart.auth.v1.AuthService/"],
   });
   const served = [...services, Health, ...(reflection ? [ReflectionV1, ReflectionV1alpha] : [])];
   const rpcPaths = served.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));

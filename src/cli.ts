@@ -10,6 +10,7 @@ Usage:
   playsmart games upsert <game_id> [--coins-enabled] [--coins-per-level N] [--daily-coin-cap N]
   playsmart games get <game_id>
   playsmart games list
+  playsmart streams wait-drained                 wait until every shard stream is empty (shard-count change)
   playsmart --help                               this text
 
 Configuration comes from the environment; see README.md ("Configuration") for
@@ -36,6 +37,28 @@ async function main(argv: string[]): Promise<number> {
       const { applied } = await migrate(config.mysqlUrl);
       process.stdout.write(applied.length ? `applied ${applied.join(", ")}\n` : "schema is up to date\n");
       return 0;
+    }
+    case "streams": {
+      if (rest[0] !== "wait-drained" || rest.length !== 1) {
+        process.stderr.write("usage: playsmart streams wait-drained\n");
+        return 2;
+      }
+      const { createRedisClient, waitForRedis } = await import("./stream/redis-client.js");
+      const { waitDrained } = await import("./stream/wait-drained.js");
+      const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, name: "playsmart-cli" });
+      try {
+        await waitForRedis(redis, 5000);
+        await waitDrained({
+          redis,
+          prefix: config.streamPrefix,
+          shards: config.streamShards,
+          onProgress: (g) => process.stdout.write(`backlog ${g.map((s) => `${s.shard}:${s.length}`).join(" ")}\n`),
+        });
+        process.stdout.write("drained\n");
+        return 0;
+      } finally {
+        redis.disconnect();
+      }
     }
     case "games": {
       const { runGamesCommand } = await import("./cli/games-command.js");

@@ -43,6 +43,11 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
+/** The body is in an encoding (Content-Encoding) the route does not read. */
+export class UnsupportedMediaTypeError extends Error {
+  override name = "UnsupportedMediaTypeError";
+}
+
 /** The caller should slow down (rate limit or buffer high-water mark). */
 export class RateLimitedError extends Error {
   override name = "RateLimitedError";

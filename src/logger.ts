@@ -11,6 +11,7 @@ export type { Logger };
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
+    serializers: { err: serializeError },
     base: { service: "playsmart" },
     redact: {
       paths: [
@@ -22,4 +23,19 @@ export function createLogger(level: LogLevel, destination?: NodeJS.WritableStrea
     },
   };
   return destination ? pino(options, destination as never) : pino(options);
+}
+
+/**
+ * Errors as logged: type, message, code and stack, and nothing else. A mysql2
+ * error carries the statement with its values inlined (`sql`), which can hold a
+ * password hash or an email: never logged.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { code?: unknown; errno?: unknown; cause?: unknown };
+  const out: Record<string, unknown> = { type: e.name, message: e.message, stack: e.stack };
+  if (e.code !== undefined) out.code = e.code;
+  if (e.errno !== undefined) out.errno = e.errno;
+  if (e.cause !== undefined) out.cause = serializeError(e.cause);
+  return out;
 }

@@ -18,31 +18,39 @@ export const defaultCustomdataLimits: CustomdataLimits = { maxDepth: 16, maxByte
 
 /**
  * Why `value` breaks the limits, or undefined. Walks the value once without
- * serializing it, and stops as soon as a limit is passed, so a hostile payload
- * costs no more than the limit.
+ * serializing it, and stops as soon as a limit is passed (counted as each
+ * member is seen), so a hostile payload costs no more than the limit.
  */
 export function customdataProblem(value: object, limits: CustomdataLimits): string | undefined {
   let bytes = 0;
+  const tooBig = () => `is larger than ${limits.maxBytes} bytes as JSON`;
   const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 1 }];
   while (stack.length > 0) {
     const { v, depth } = stack.pop()!;
     if (typeof v === "string") bytes += v.length + 2;
-    else if (typeof v === "number" || typeof v === "boolean" || v === null) bytes += String(v).length;
+    else if (typeof v === "number") {
+      // JSON.parse turns 1e400 into Infinity, which JSON cannot carry on.
+      if (!Number.isFinite(v)) return "holds a number out of range";
+      bytes += String(v).length;
+    } else if (typeof v === "boolean" || v === null) bytes += 5;
     else if (typeof v === "object") {
       if (depth > limits.maxDepth) return `is nested deeper than ${limits.maxDepth} levels`;
+      bytes += 2;
       if (Array.isArray(v)) {
-        bytes += 2 + v.length;
-        for (const item of v) stack.push({ v: item, depth: depth + 1 });
+        for (const item of v) {
+          if (++bytes > limits.maxBytes) return tooBig();
+          stack.push({ v: item, depth: depth + 1 });
+        }
       } else {
         for (const key in v) {
           if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
           bytes += key.length + 4;
+          if (bytes > limits.maxBytes) return tooBig();
           stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1 });
         }
-        bytes += 2;
       }
     }
-    if (bytes > limits.maxBytes) return `is larger than ${limits.maxBytes} bytes as JSON`;
+    if (bytes > limits.maxBytes) return tooBig();
   }
   return undefined;
 }

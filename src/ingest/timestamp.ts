@@ -56,7 +56,11 @@ export function parseTimestamp(value: string): ClientInstant | string {
   const fraction = (m[7] ?? "").padEnd(6, "0");
   const ms = Number(fraction.slice(0, 3));
   const micros = Number(fraction.slice(3, 6));
-  const epochMs = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, ms);
+  const epochMs = date.getTime() - offsetMinutes * 60_000;
   if (epochMs < minEpochMs || epochMs > maxEpochMs) return "must be between 1970-01-01 and 9999-12-31 in UTC";
   return { epochMs, micros, offsetMinutes };
 }

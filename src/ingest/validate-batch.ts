@@ -147,6 +147,7 @@ function readEvent(raw: unknown, index: number, violations: Violation[], limits:
     bad("customEventName", "must be a string");
   } else if (name !== undefined && name !== "") {
     if (name.length > maxCustomEventNameLength) bad("customEventName", `must be at most ${maxCustomEventNameLength} characters`);
+    else if (!name.isWellFormed()) bad("customEventName", "must be valid Unicode");
     customEventName = name;
   }
   if (type === "Custom" && customEventName === undefined && name === undefined) {
@@ -162,6 +163,8 @@ function readEvent(raw: unknown, index: number, violations: Violation[], limits:
   } else if (id !== undefined && id !== "") {
     if (id.length > maxEventIdLength) bad("event_id", `must be at most ${maxEventIdLength} characters`);
     else if (controlChars.test(id)) bad("event_id", "must not contain control characters");
+    // A lone surrogate has no UTF-8 form: MySQL would store U+FFFD, merging ids.
+    else if (!id.isWellFormed()) bad("event_id", "must be valid Unicode");
     else eventId = id;
   }
 

@@ -9,6 +9,7 @@ import {
   RateLimitedError,
   UnauthenticatedError,
   UnavailableError,
+  UnsupportedMediaTypeError,
   ValidationError,
   type Violation,
 } from "../errors.js";
@@ -53,6 +54,9 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof PayloadTooLargeError) {
     return { status: 413, headers: {}, body: { error: "PAYLOAD_TOO_LARGE", message: err.message } };
   }
+  if (err instanceof UnsupportedMediaTypeError) {
+    return { status: 415, headers: {}, body: { error: "UNSUPPORTED_MEDIA_TYPE", message: err.message } };
+  }
   if (err instanceof RateLimitedError) {
     return {
       status: 429,
@@ -89,6 +93,7 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof NotFoundError) return new ConnectError(err.message, Code.NotFound);
   if (err instanceof ConflictError) return new ConnectError(err.message, Code.AlreadyExists);
   if (err instanceof PayloadTooLargeError) return new ConnectError(err.message, Code.ResourceExhausted);
+  if (err instanceof UnsupportedMediaTypeError) return new ConnectError(err.message, Code.InvalidArgument);
   if (err instanceof RateLimitedError || err instanceof UnavailableError) {
     const code = err instanceof RateLimitedError ? Code.ResourceExhausted : Code.Unavailable;
     return new ConnectError(err.message, code, { "retry-after": String(err.retryAfterSeconds) }, [

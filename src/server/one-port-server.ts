@@ -55,6 +55,17 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
   // Sessions with no stream activity for this long are closed (the default
   // 'timeout' behaviour of an http2 server with no listener is to destroy them).
   h2.setTimeout(timeouts.idleTimeoutMs);
+  // The http server's request timeout has no http2 twin: each stream gets the
+  // same time to send its whole request (headers and body); a stream whose
+  // request is complete may then stay open (server streaming, health Watch).
+  h2.on("stream", (stream) => {
+    const timer = setTimeout(() => {
+      if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, timeouts.requestTimeoutMs);
+    timer.unref();
+    stream.once("close", () => clearTimeout(timer));
+    stream.once("end", () => clearTimeout(timer));
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
@@ -78,8 +89,10 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
   const sniff = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    // A connection that never sends a byte is cut after the headers timeout.
-    socket.setTimeout(timeouts.headersTimeoutMs, () => socket.destroy());
+    // A connection must say which protocol it speaks within the headers timeout,
+    // however slowly its bytes come (an idle timer would restart on each byte).
+    const deadline = setTimeout(() => socket.destroy(), timeouts.headersTimeoutMs);
+    socket.once("close", () => clearTimeout(deadline));
     let head: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -88,7 +101,7 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
       if (looksHttp2 && head.length < preface.length) return; // need more bytes to decide
       socket.off("data", onData);
       socket.pause();
-      socket.setTimeout(0);
+      clearTimeout(deadline);
       socket.unshift(head);
       dispatch(socket, looksHttp2);
     };

@@ -1,6 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { PayloadTooLargeError } from "../errors.js";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+
+const gunzipAsync = promisify(gunzip);
 
 /**
  * Reads a request body up to `limitBytes`. A declared Content-Length over the
@@ -17,5 +21,22 @@ export async function readBody(req: IncomingMessage | Http2ServerRequest, limitB
     if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return decode(body, req.headers["content-encoding"], limitBytes);
+}
+
+/**
+ * Undoes Content-Encoding: gzip (what OkHttp and URLSession can send), with the
+ * same limit on the inflated size so a small bomb cannot expand past it.
+ */
+async function decode(body: Buffer, encoding: string | undefined, limitBytes: number): Promise<Buffer> {
+  const e = (encoding ?? "identity").trim().toLowerCase();
+  if (e === "identity" || e === "") return body;
+  if (e !== "gzip") throw new UnsupportedMediaTypeError(`Content-Encoding ${JSON.stringify(encoding)} is not supported; send gzip or none`);
+  try {
+    return await gunzipAsync(body, { maxOutputLength: limitBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new PayloadTooLargeError(limitBytes);
+    throw new UnsupportedMediaTypeError("the body is not valid gzip");
+  }
 }

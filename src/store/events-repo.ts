@@ -25,22 +25,14 @@ export interface EventKey {
   eventId: string;
 }
 
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 /**
- * An id as MySQL compares it in these `utf8mb4_bin` key columns: the driver
- * sends a lone surrogate as U+FFFD, and the collation pads with spaces, so `a`
- * and `a ` are one key. Deduplicating in JS by this form keeps two ids MySQL sees
- * as one from looking like two different events.
+ * A string form of {@link EventKey} for sets and maps, equal exactly when MySQL's
+ * keys are: event ids are compared byte for byte (`utf8mb4_nopad_bin`, and
+ * validation refuses lone surrogates), user and game ids have no spaces.
  */
-export function comparableId(id: string): string {
-  return id.replace(loneSurrogate, "\uFFFD").replace(/ +$/, "");
-}
-
-/** A string form of {@link EventKey} for sets and maps, equal when MySQL's keys are. */
 export function eventKeyString(key: EventKey): string {
   // NUL cannot occur in ids (validation refuses control characters).
-  return `${comparableId(key.userId)}\u0000${comparableId(key.gameId)}\u0000${comparableId(key.eventId)}`;
+  return `${key.userId}\u0000${key.gameId}\u0000${key.eventId}`;
 }
 
 const insertColumns =

@@ -5,7 +5,7 @@
 CREATE TABLE IF NOT EXISTS events (
   user_id           VARCHAR(64)  NOT NULL,
   game_id           VARCHAR(128) NOT NULL,
-  event_id          VARCHAR(64)  NOT NULL,
+  event_id          VARCHAR(64)  COLLATE utf8mb4_nopad_bin NOT NULL COMMENT 'NO PAD: "a" and "a " are two ids',
   type              VARCHAR(16)  NOT NULL,
   custom_event_name VARCHAR(128) NULL,
   occurred_at       DATETIME(6)  NOT NULL COMMENT 'client instant in UTC',
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS coin_ledger (
   user_id    VARCHAR(64)  NOT NULL,
   seq        BIGINT       NOT NULL AUTO_INCREMENT,
   game_id    VARCHAR(128) NOT NULL,
-  event_id   VARCHAR(64)  NOT NULL,
+  event_id   VARCHAR(64)  COLLATE utf8mb4_nopad_bin NOT NULL,
   amount     BIGINT       NOT NULL,
   batch_id   CHAR(36)     NOT NULL,
   created_at DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),

@@ -133,16 +133,19 @@ describe("drain worker: storing and paying", function () {
     await w.stop();
   });
 
-  it("stores and pays once event ids that MySQL compares as equal (trailing spaces, lone surrogates)", async () => {
+  it("keeps event ids that differ only by trailing spaces apart, and dead-letters ids with lone surrogates", async () => {
     const w = await startTestWorker(env);
     const lc = (event_id: string) => ({ type: "LevelCompleted", timestamp: "2026-11-26T09:00:00Z", event_id });
-    // utf8mb4_bin pads with spaces, and a lone surrogate is sent as U+FFFD.
-    await env.producer.append(makeBatch({ userId: "pad-user", gameId: "com.example.coins", events: [lc("pad"), lc("pad  "), lc("s\ud800"), lc("s\udc00")] }));
-    await env.producer.append(makeBatch({ userId: "pad-user", gameId: "com.example.coins", events: [lc("pad "), lc("s\ud801")] }));
-    await waitFor("both batches", async () => w.worker.stats.entriesRead === 2 && (await streamBacklog(env)).length === 0);
-    assert.equal(await eventsOf("pad-user"), 2);
-    assert.equal(await ledgerOf("pad-user"), 2);
-    assert.equal(await balanceOf(env.pool, "pad-user"), 20n);
+    // event_id is NO PAD: "pad", "pad " and "pad  " are three events.
+    await env.producer.append(makeBatch({ userId: "pad-user", gameId: "com.example.coins", events: [lc("pad"), lc("pad  ")] }));
+    await env.producer.append(makeBatch({ userId: "pad-user", gameId: "com.example.coins", events: [lc("pad "), lc("pad")] }));
+    // A lone surrogate has no UTF-8 form; the gateway refuses it, the worker too.
+    await env.producer.append(makeBatch({ userId: "pad-user", gameId: "com.example.coins", events: [lc("s\ud800")] }));
+    await waitFor("all three entries", async () => w.worker.stats.entriesRead === 3 && (await streamBacklog(env)).length === 0);
+    assert.equal(await eventsOf("pad-user"), 3);
+    assert.equal(await ledgerOf("pad-user"), 3);
+    assert.equal(await balanceOf(env.pool, "pad-user"), 30n);
+    assert.equal(w.worker.stats.deadLetters, 1);
     assert.equal(w.worker.stats.conflictRetries, 0);
   });
 

@@ -1,0 +1,143 @@
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+  type ConnectNodeAdapterOptions,
+} from "@connectrpc/connect-node";
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+
+type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+type NodeReq = Parameters<Fallback>[0];
+type NodeRes = Parameters<Fallback>[1];
+
+/** Options of {@link createRpcAdapter}: those of connect-node's adapter that we use. */
+export interface RpcAdapterOptions extends ConnectRouterOptions {
+  routes: (router: ConnectRouter) => void;
+  fallback: Fallback;
+  contextValues: (req: NodeReq) => ContextValues;
+  /** Paths whose answers must never be cached (the auth RPCs). */
+  noStorePrefixes?: string[];
+}
+
+/**
+ * connect-node's adapter, plus one pass over each answer before it is written.
+ *
+ * Requests that fail to decode are refused by connect before any interceptor
+ * runs, in ways a client should not see: an undecodable binary message is
+ * `internal` (a server fault, and no retry policy knows what to do with it), and
+ * a JSON decode error quotes the offending value, which may be a password. Here
+ * both become `invalid_argument` with a message that names the field only.
+ */
+export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res: NodeRes) => void {
+  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
+  options.routes(router);
+  const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const noStore = options.noStorePrefixes ?? [];
+  return (req, res) => {
+    const path = req.url?.split("?", 1)[0] ?? "";
+    const handler = paths.get(path);
+    if (!handler) {
+      options.fallback(req, res);
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
+    handler(uReq)
+      .then(async (uRes) => {
+        if (noStore.some((p) => path.startsWith(p))) uRes.header?.set("cache-control", "no-store");
+        return universalResponseToNodeResponse(await sanitize(uRes), res);
+      })
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        res.destroy();
+      });
+  };
+}
+
+/** The code and message a client sees for a decode failure; undefined for other errors. */
+export function sanitizeDecodeError(code: string, message: string): { code: string; message: string } | undefined {
+  if (code === "internal" && /^(parse binary|received compressed envelope|protocol error)/.test(message)) {
+    return { code: "invalid_argument", message: "the request body could not be decoded" };
+  }
+  if (code === "invalid_argument") {
+    // protobuf-es: "cannot decode field a.b.C.password from JSON: <the value>"
+    const m = /^(cannot decode (?:field|message) [\w.]+ from JSON)/.exec(message);
+    if (m) return { code, message: m[1]! };
+  }
+  return undefined;
+}
+
+const grpcCodes: Record<string, string> = { "13": "internal", "3": "invalid_argument" };
+
+async function sanitize(uRes: UniversalServerResponse): Promise<UniversalServerResponse> {
+  const contentType = uRes.header?.get("content-type") ?? "";
+  const body = uRes.body;
+  if (body === undefined) return uRes;
+  if (contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web") && uRes.trailer) {
+    const trailer = uRes.trailer;
+    // The status lands in the trailer once the body is done.
+    const wrapped = (async function* () {
+      yield* body;
+      const fixed = sanitizeDecodeError(grpcCodes[trailer.get("grpc-status") ?? ""] ?? "", decodeURIComponent(trailer.get("grpc-message") ?? ""));
+      if (fixed) {
+        trailer.set("grpc-status", fixed.code === "invalid_argument" ? "3" : "13");
+        trailer.set("grpc-message", encodeURIComponent(fixed.message));
+      }
+    })();
+    return { ...uRes, body: wrapped };
+  }
+  if (contentType.startsWith("application/grpc-web")) {
+    return { ...uRes, body: rewriteGrpcWebTrailer(body) };
+  }
+  if (uRes.status >= 400 && contentType.startsWith("application/json")) {
+    // A Connect error: one small JSON object.
+    const chunks: Uint8Array[] = [];
+    for await (const c of body) chunks.push(c);
+    const raw = Buffer.concat(chunks);
+    let parsed: { code?: string; message?: string };
+    try {
+      parsed = JSON.parse(raw.toString("utf8")) as typeof parsed;
+    } catch {
+      return { ...uRes, body: once(raw) };
+    }
+    const fixed = sanitizeDecodeError(parsed.code ?? "", parsed.message ?? "");
+    if (!fixed) return { ...uRes, body: once(raw) };
+    const out = Buffer.from(JSON.stringify({ ...parsed, ...fixed }));
+    uRes.header?.set("content-length", String(out.length));
+    return { ...uRes, status: fixed.code === "invalid_argument" ? 400 : uRes.status, body: once(out) };
+  }
+  return uRes;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+// gRPC-Web carries the status in a final frame of the body (flag 0x80).
+async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    const buf = Buffer.from(chunk);
+    let offset = 0;
+    while (offset + 5 <= buf.length) {
+      const len = buf.readUInt32BE(offset + 1);
+      if (offset + 5 + len > buf.length) break;
+      if ((buf[offset]! & 0x80) === 0x80) {
+        const text = buf.subarray(offset + 5, offset + 5 + len).toString("latin1");
+        const status = /grpc-status: *(\d+)/i.exec(text)?.[1] ?? "";
+        const message = /grpc-message: *([^\r\n]*)/i.exec(text)?.[1] ?? "";
+        const fixed = sanitizeDecodeError(grpcCodes[status] ?? "", decodeURIComponent(message));
+        if (fixed) {
+          const trailer = Buffer.from(`grpc-status: ${fixed.code === "invalid_argument" ? 3 : 13}\r\ngrpc-message: ${encodeURIComponent(fixed.message)}\r\n`, "latin1");
+          const head = Buffer.alloc(5);
+          head[0] = 0x80;
+          head.writeUInt32BE(trailer.length, 1);
+          yield Buffer.concat([buf.subarray(0, offset), head, trailer, buf.subarray(offset + 5 + len)]);
+          return;
+        }
+      }
+      offset += 5 + len;
+    }
+    yield chunk;
+  }
+}

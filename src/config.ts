@@ -28,7 +28,10 @@ export interface Config {
   mysqlUrl: string;
   /** Prefix of every Redis key the service owns. @default "playsmart" */
   streamPrefix: string;
-  /** Number of stream shards (batches go to the shard of their user). @default 1 */
+  /**
+   * Number of stream shards (batches go to the shard of their user); also how
+   * many workers can drain in parallel, one per shard. @default 4
+   */
   streamShards: number;
   /** Most entries one shard stream may hold; past it ingest answers 503. 0 = unbounded. @default 20000 */
   streamMaxBacklog: number;
@@ -127,6 +130,12 @@ export interface WorkerConfig {
   leaseTtlMs: number;
   /** Deliveries after which a failing entry goes to the dead letters. @default 5 */
   maxAttempts: number;
+  /**
+   * MySQL shards by user_id (a power of two, 1 = unsharded). Above 1 each read's
+   * events are committed in one transaction per shard, so no transaction spans
+   * two shards of a Vitess keyspace. @default 1
+   */
+  storeShards: number;
   /** How long coin rules of a game are cached, in ms. @default 2000 */
   gamesCacheMs: number;
 }
@@ -153,6 +162,12 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (n < min || n > max) {
     throw new ConfigError(`${name}=${raw} is out of range (allowed ${min}..${max})`);
   }
+  return n;
+}
+
+function powerOfTwo(env: Env, name: string, fallback: number, max: number): number {
+  const n = int(env, name, fallback, 1, max);
+  if ((n & (n - 1)) !== 0) throw new ConfigError(`${name}=${n} is not a power of two (1, 2, 4, ... ${max})`);
   return n;
 }
 
@@ -207,7 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:", "redis+cluster:", "rediss+cluster:"]),
     mysqlUrl: url(env, "MYSQL_URL", "mysql://root@127.0.0.1:3306/playsmart", ["mysql:"]),
     streamPrefix,
-    streamShards: int(env, "STREAM_SHARDS", 1, 1, 1024),
+    streamShards: int(env, "STREAM_SHARDS", 4, 1, 1024),
     streamMaxBacklog: int(env, "STREAM_MAX_BACKLOG", 20_000, 0, 100_000_000),
     redisMemoryHighWater: int(env, "REDIS_MEMORY_HIGH_WATER_PERCENT", 90, 1, 100) / 100,
     redisReplicaAck: {
@@ -257,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaseTtlMs: int(env, "WORKER_LEASE_TTL_MS", 5000, 100, 600_000),
       maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 5, 1, 1000),
       gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
+      storeShards: powerOfTwo(env, "STORE_SHARDS", 1, 256),
     },
   };
 }

@@ -32,16 +32,16 @@ export function customdataProblem(value: object, limits: CustomdataLimits): stri
       // JSON.parse turns 1e400 into Infinity, which JSON cannot carry on.
       if (!Number.isFinite(v)) return "holds a number out of range";
       bytes += String(v).length;
-    } else if (typeof v === "boolean" || v === null) bytes += 5;
+    } else if (typeof v === "boolean" || v === null) bytes += String(v).length;
     else if (typeof v === "object") {
       if (depth > limits.maxDepth) return `is nested deeper than ${limits.maxDepth} levels`;
-      bytes += 2;
       if (Array.isArray(v)) {
-        for (const item of v) {
-          if (++bytes > limits.maxBytes) return tooBig();
-          stack.push({ v: item, depth: depth + 1 });
-        }
+        // Brackets and separators first: a huge array fails before its items are pushed.
+        bytes += 2 + v.length;
+        if (bytes > limits.maxBytes) return tooBig();
+        for (const item of v) stack.push({ v: item, depth: depth + 1 });
       } else {
+        bytes += 2;
         for (const key in v) {
           if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
           bytes += key.length + 4;

@@ -12,6 +12,7 @@ import { toDeadLetterRow } from "./dead-letter-row.js";
 import { expandEntry, uniqueEvents, type ExpandedEntry } from "./expand-entry.js";
 import { createGameRulesCache } from "./game-rules-cache.js";
 import { classifyMysqlError, type MysqlErrorKind } from "./mysql-errors.js";
+import { storeShardOf } from "../store/store-shard.js";
 import { createShardLeases } from "./shard-leases.js";
 import { createStreamConsumer, type DeadLetterOut, type HeldEntry } from "./stream-consumer.js";
 
@@ -19,6 +20,8 @@ import { createStreamConsumer, type DeadLetterOut, type HeldEntry } from "./stre
 export interface DrainHookInfo {
   /** Stream entry ids the transaction covers. */
   entryIds: string[];
+  /** Players whose rows the transaction writes. */
+  userIds: string[];
   eventsStored: number;
 }
 
@@ -251,7 +254,21 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
         }
       }
     }
-    await commitAndSettle(goods, dead, gone);
+    if (config.storeShards <= 1) {
+      await commitAndSettle(goods, dead, gone);
+      return;
+    }
+    // Shard-aware: one transaction per MySQL shard, and the dead letters (an
+    // unsharded table) in one of their own, so no transaction spans shards.
+    if (dead.length > 0 || gone.length > 0) await commitAndSettle([], dead, gone);
+    const byShard = new Map<number, Good[]>();
+    for (const g of goods) {
+      const shard = storeShardOf(g.expanded.batch.userId, config.storeShards);
+      const list = byShard.get(shard);
+      if (list) list.push(g);
+      else byShard.set(shard, [g]);
+    }
+    for (const group of byShard.values()) await commitAndSettle(group, [], []);
   }
 
   /** Stores `goods`, records `dead`, then acknowledges all three lists. */
@@ -285,7 +302,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       for (const d of dead) log.warn({ stream: d.entry.stream, entry: d.entry.id, error: d.error }, "entry moved to the dead letters");
       if (hooks.afterCommit) {
         try {
-          await hooks.afterCommit({ entryIds: held.map((h) => h.id), eventsStored: result.eventsStored });
+          await hooks.afterCommit({ entryIds: held.map((h) => h.id), userIds: usersOf(goods), eventsStored: result.eventsStored });
         } catch {
           return;
         }
@@ -330,7 +347,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
             const r = await applyBatch(conn, { events, rules, deadLetters });
             if (hooks.beforeCommit) {
               try {
-                await hooks.beforeCommit({ entryIds, eventsStored: r.eventsStored });
+                await hooks.beforeCommit({ entryIds, userIds: usersOf(goods), eventsStored: r.eventsStored });
               } catch (err) {
                 throw new HookAbortError(describe(err));
               }
@@ -407,6 +424,10 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       await running;
     },
   };
+}
+
+function usersOf(goods: readonly Good[]): string[] {
+  return [...new Set(goods.map((g) => g.expanded.batch.userId))];
 }
 
 function describe(err: unknown): string {

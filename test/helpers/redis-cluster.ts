@@ -124,7 +124,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         try {
           await r.connect();
           const slot = Number(await r.cluster("KEYSLOT", key));
-          const slots = (await r.cluster("SLOTS")) as Array<[number, number, [string, number, string]]>;
+          const slots = (await r.cluster("SLOTS")) as unknown as Array<[number, number, [string, number, string]]>;
           const range = slots.find(([from, to]) => slot >= from && slot <= to);
           if (range) return Number(range[2][1]);
         } catch {

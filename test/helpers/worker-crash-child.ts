@@ -41,6 +41,7 @@ const worker = createDrainWorker({
     leaseTtlMs: 500,
     maxAttempts: 5,
     gamesCacheMs: 0,
+    storeShards: 1,
   },
   logger: createLogger("silent"),
   hooks: crashAt === "beforeCommit" ? { beforeCommit: die } : { afterCommit: die },

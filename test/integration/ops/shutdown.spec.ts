@@ -24,6 +24,7 @@ async function startServeProcess(port: number): Promise<ChildProcess> {
       SHUTDOWN_GRACE_MS: "3000",
       WORKER_BLOCK_MS: "50",
       INGEST_RATE_PER_USER: "0",
+      STREAM_SHARDS: "1",
       LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -72,6 +72,7 @@ export function testWorkerConfig(overrides: Partial<WorkerConfig> = {}): WorkerC
     leaseTtlMs: 500,
     maxAttempts: 5,
     gamesCacheMs: 0,
+    storeShards: 1,
     ...overrides,
   };
 }

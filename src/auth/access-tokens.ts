@@ -29,6 +29,11 @@ export interface AccessTokens {
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   const { keys, issuer, audience, ttlSeconds } = options;
   const keySet: JWTVerifyGetKey = createLocalJWKSet({ keys: keys.publicJwks });
+  // A player sends many batches with one token: its signature is checked once and
+  // the result kept until the token expires. Only valid tokens are kept, keyed by
+  // the whole token string, so a changed byte is a cache miss and verified again.
+  const verified = new Map<string, { sub: string; expMs: number }>();
+  const maxCached = 50_000;
   return {
     async issue(userId) {
       const token = await new SignJWT({})
@@ -42,6 +47,11 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       return { token, expiresIn: ttlSeconds };
     },
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit !== undefined) {
+        if (hit.expMs > Date.now()) return hit.sub;
+        verified.delete(token);
+      }
       try {
         const { payload } = await jwtVerify(token, keySet, {
           algorithms: [tokenAlgorithm],
@@ -50,6 +60,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
           requiredClaims: ["exp", "sub", "iat"],
         });
         if (typeof payload.sub !== "string" || payload.sub === "") throw new Error("no sub");
+        if (verified.size >= maxCached) verified.delete(verified.keys().next().value as string);
+        verified.set(token, { sub: payload.sub, expMs: (payload.exp as number) * 1000 });
         return payload.sub;
       } catch {
         throw new UnauthenticatedError();

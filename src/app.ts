@@ -185,6 +185,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     // Fatal: invalid UTF-8 is refused rather than read as U+FFFD and stored altered.
     jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) } as never,
     noStorePrefixes: ["/playsmart.auth.v1.AuthService/"],
+    captureRawPaths: [`/${IngestService.typeName}/${IngestService.method.ingestEvents.name}`],
   });
   const served = [...services, Health, ...(reflection ? [ReflectionV1, ReflectionV1alpha] : [])];
   const rpcPaths = served.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));

@@ -128,7 +128,11 @@ export interface WorkerConfig {
    * worker's shards are taken over after it. @default 5000
    */
   leaseTtlMs: number;
-  /** Deliveries after which a failing entry goes to the dead letters. @default 5 */
+  /**
+   * Deliveries after which a failing entry goes to the dead letters. Entries
+   * delivered before are retried one at a time, so a crash is charged only to
+   * the entry in hand. @default 10
+   */
   maxAttempts: number;
   /**
    * MySQL shards by user_id (a power of two, 1 = unsharded). Above 1 each read's
@@ -270,7 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
       blockMs: int(env, "WORKER_BLOCK_MS", 200, 1, 60_000),
       claimIdleMs: int(env, "WORKER_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),
       leaseTtlMs: int(env, "WORKER_LEASE_TTL_MS", 5000, 100, 600_000),
-      maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 5, 1, 1000),
+      maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 10, 1, 1000),
       gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
       storeShards: powerOfTwo(env, "STORE_SHARDS", 1, 256),
     },

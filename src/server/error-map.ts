@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, RetryInfoSchema } from "../../gen/playsmart/common/v1/errors_pb.js";
+import { classifyMysqlError } from "../store/mysql-errors.js";
 import {
   ConflictError,
   NotFoundError,
@@ -35,7 +36,8 @@ export const bearerChallenge = 'Bearer error="invalid_token"';
  * Turns any thrown value into the REST answer. Domain errors keep their message;
  * anything else becomes a 500 whose body says nothing about the cause.
  */
-export function toHttpError(err: unknown): HttpError {
+export function toHttpError(raw: unknown): HttpError {
+  const err = asDomainError(raw);
   if (err instanceof ValidationError) {
     return { status: 400, headers: {}, body: { error: "BAD_REQUEST", message: err.message, details: err.violations } };
   }
@@ -79,8 +81,9 @@ export function toHttpError(err: unknown): HttpError {
  * passes through; an unknown error becomes `internal` with no detail, its cause
  * kept only for the server's log.
  */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+export function toConnectError(raw: unknown): ConnectError {
+  if (raw instanceof ConnectError) return raw;
+  const err = asDomainError(raw);
   if (err instanceof ValidationError) {
     return new ConnectError(err.message, Code.InvalidArgument, undefined, [
       { desc: BadRequestSchema, value: create(BadRequestSchema, { violations: err.violations }) },
@@ -101,6 +104,18 @@ export function toConnectError(err: unknown): ConnectError {
     ]);
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/**
+ * MySQL not answering (refused, lost connection, too many connections) is an
+ * outage the client can wait out, like Redis down: 503 / UNAVAILABLE with a
+ * Retry-After, not an internal error. Accounts and wallets need MySQL; ingest does not.
+ */
+function asDomainError(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof UnavailableError) && classifyMysqlError(err) === "unavailable") {
+    return new UnavailableError("the account store is unavailable, retry later", 2, { cause: err });
+  }
+  return err;
 }
 
 /** Whether an error is one the service did not expect (worth logging at error level). */

@@ -4,16 +4,20 @@ import { IngestEventsRequestSchema, type IngestService } from "../../gen/playsma
 import { principalOf, requirePlayer } from "../auth/principal.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
+import { rawMessageKey } from "./raw-request.js";
 
 /** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web. */
 export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof IngestService> {
   return {
     async ingestEvents(req, ctx) {
       const userId = requirePlayer(principalOf(ctx));
+      // The bytes the client sent, when the adapter could keep them: queued as
+      // received, like the REST body, instead of encoding the message again.
+      const raw = ctx.values.get(rawMessageKey)?.message;
       const accepted = await ingest.accept(userId, {
         body: requestToPlain(req),
-        format: "pb",
-        encoded: () => Buffer.from(toBinary(IngestEventsRequestSchema, req)),
+        format: raw?.format ?? "pb",
+        encoded: () => raw?.bytes ?? Buffer.from(toBinary(IngestEventsRequestSchema, req)),
       });
       return { batchId: accepted.batchId, accepted: accepted.accepted };
     },

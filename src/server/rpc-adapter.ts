@@ -7,6 +7,7 @@ import {
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { captureRawMessage, rawMessageKey, type RawMessageHolder } from "./raw-request.js";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type NodeReq = Parameters<Fallback>[0];
@@ -19,6 +20,8 @@ export interface RpcAdapterOptions extends ConnectRouterOptions {
   contextValues: (req: NodeReq) => ContextValues;
   /** Paths whose answers must never be cached (the auth RPCs). */
   noStorePrefixes?: string[];
+  /** RPC paths whose raw request message is kept for the handler (see raw-request.ts). */
+  captureRawPaths?: string[];
 }
 
 /**
@@ -35,6 +38,7 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
   options.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
   const noStore = options.noStorePrefixes ?? [];
+  const capture = new Set(options.captureRawPaths ?? []);
   return (req, res) => {
     const path = req.url?.split("?", 1)[0] ?? "";
     const handler = paths.get(path);
@@ -42,7 +46,13 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
       options.fallback(req, res);
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
+    const values = options.contextValues(req);
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    if (capture.has(path) && isByteStream(uReq.body)) {
+      const holder: RawMessageHolder = {};
+      values.set(rawMessageKey, holder);
+      uReq.body = captureRawMessage(uReq.body, uReq.header.get("content-type") ?? "", uReq.header.get("content-encoding") ?? uReq.header.get("grpc-encoding"), holder);
+    }
     handler(uReq)
       .then(async (uRes) => {
         if (noStore.some((p) => path.startsWith(p))) uRes.header?.set("cache-control", "no-store");
@@ -55,10 +65,19 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
   };
 }
 
+function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
+  return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
+}
+
 /** The code and message a client sees for a decode failure; undefined for other errors. */
 export function sanitizeDecodeError(code: string, message: string): { code: string; message: string } | undefined {
   if (code === "internal" && /^(parse binary|received compressed envelope|protocol error)/.test(message)) {
     return { code: "invalid_argument", message: "the request body could not be decoded" };
+  }
+  // A unary call with no complete message, or two: the client's framing is wrong,
+  // which is not an unimplemented method.
+  if (code === "unimplemented" && /^protocol error: (missing input message|received extra input message)/.test(message)) {
+    return { code: "invalid_argument", message: "a unary call carries exactly one complete message" };
   }
   if (code === "invalid_argument") {
     // protobuf-es: "cannot decode field a.b.C.password from JSON: <the value>"
@@ -68,7 +87,7 @@ export function sanitizeDecodeError(code: string, message: string): { code: stri
   return undefined;
 }
 
-const grpcCodes: Record<string, string> = { "13": "internal", "3": "invalid_argument" };
+const grpcCodes: Record<string, string> = { "13": "internal", "3": "invalid_argument", "12": "unimplemented" };
 
 async function sanitize(uRes: UniversalServerResponse): Promise<UniversalServerResponse> {
   const contentType = uRes.header?.get("content-type") ?? "";

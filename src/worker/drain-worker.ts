@@ -11,7 +11,7 @@ import { createDrainStats, type DrainStats } from "./drain-stats.js";
 import { toDeadLetterRow } from "./dead-letter-row.js";
 import { expandEntry, uniqueEvents, type ExpandedEntry } from "./expand-entry.js";
 import { createGameRulesCache } from "./game-rules-cache.js";
-import { classifyMysqlError, type MysqlErrorKind } from "./mysql-errors.js";
+import { classifyMysqlError, type MysqlErrorKind } from "../store/mysql-errors.js";
 import { storeShardOf } from "../store/store-shard.js";
 import { createShardLeases } from "./shard-leases.js";
 import { createStreamConsumer, type DeadLetterOut, type HeldEntry } from "./stream-consumer.js";
@@ -191,6 +191,9 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     await sleep(delay, abort.signal);
   }
 
+  // Entries delivered before are taken back one at a time: a claim counts a
+  // delivery, and a worker that crashes on one entry must not use up the
+  // attempts of a whole page of healthy ones (WORKER_MAX_ATTEMPTS).
   async function recoverOwnPending(): Promise<void> {
     // Only held shards: another worker owns the rest and claims them in order.
     for (const shard of leases.held()) {
@@ -198,11 +201,11 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       let after = "";
       while (!stopping) {
         try {
-          const page = await consumer.readOwnPending(shard, after);
+          const page = await consumer.readOwnPending(shard, after, 1);
           if (page.lastId === undefined) break;
           after = page.lastId;
           if (page.entries.length > 0) {
-            log.info({ shard, entries: page.entries.length }, "recovering entries this consumer left pending");
+            log.info({ shard, entry: page.entries[0]!.id }, "recovering an entry this consumer left pending");
             await processEntries(page.entries);
           }
         } catch (err) {
@@ -215,13 +218,12 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   async function claimStale(): Promise<void> {
     for (const shard of leases.held()) {
       if (stopping) break;
-      // A bounded number of pages per round, so new entries are not starved.
-      for (let page = 0; page < 10 && !stopping; page++) {
-        const entries = await consumer.claimStale(shard);
+      // A bounded number per round, so new entries are not starved.
+      for (let n = 0; n < config.readCount && !stopping; n++) {
+        const entries = await consumer.claimStale(shard, 1);
         if (entries.length === 0) break;
-        log.info({ shard, entries: entries.length }, "claimed entries idle too long");
+        log.info({ shard, entry: entries[0]!.id }, "claimed an entry idle too long");
         await processEntries(entries);
-        if (entries.length < config.readCount) break;
       }
     }
   }

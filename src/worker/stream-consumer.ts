@@ -46,9 +46,9 @@ export interface StreamConsumer {
    * unacknowledged. `lastId` is the cursor for the next page, undefined at the end.
    * Entries deleted meanwhile are left out (and leave the pending list).
    */
-  readOwnPending(shard: number, afterId: string): Promise<{ entries: HeldEntry[]; lastId: string | undefined }>;
-  /** Takes over entries of `shard` idle longer than `claimIdleMs` (a dead consumer's). */
-  claimStale(shard: number): Promise<HeldEntry[]>;
+  readOwnPending(shard: number, afterId: string, count?: number): Promise<{ entries: HeldEntry[]; lastId: string | undefined }>;
+  /** Takes over up to `count` entries of `shard` idle longer than `claimIdleMs` (a dead consumer's). */
+  claimStale(shard: number, count?: number): Promise<HeldEntry[]>;
   /** Resets the idle time of held entries so no other worker claims them while we wait. */
   touch(entries: readonly HeldEntry[]): Promise<void>;
   /**
@@ -138,9 +138,9 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
       return read([from[rotation]!], true);
     },
 
-    async readOwnPending(shard, afterId) {
+    async readOwnPending(shard, afterId, count = readCount) {
       const rows = (await redis.xpending(
-        keys[shard]!, consumerGroup, afterId === "" ? "-" : `(${afterId}`, "+", readCount, consumerName,
+        keys[shard]!, consumerGroup, afterId === "" ? "-" : `(${afterId}`, "+", count, consumerName,
       )) as Array<[string, string, number, number]>;
       if (rows.length === 0) return { entries: [], lastId: undefined };
       const ids = rows.map((r) => r[0]);
@@ -151,10 +151,10 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
       return { entries: toHeld(shard, raw, counts), lastId: ids[ids.length - 1] };
     },
 
-    async claimStale(shard) {
+    async claimStale(shard, count = readCount) {
       const cursor = claimCursor.get(shard) ?? "0-0";
       const reply = (await redis.callBuffer("XAUTOCLAIM", [
-        keys[shard]!, consumerGroup, consumerName, String(claimIdleMs), cursor, "COUNT", String(readCount),
+        keys[shard]!, consumerGroup, consumerName, String(claimIdleMs), cursor, "COUNT", String(count),
       ])) as [Buffer, RawEntry[], Buffer[]?];
       // The cursor walks the pending list across calls, so a long list is
       // covered a page per call; "0-0" means the walk starts over.

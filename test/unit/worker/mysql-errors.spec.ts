@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyMysqlError } from "../../../src/worker/mysql-errors.js";
+import { classifyMysqlError } from "../../../src/store/mysql-errors.js";
 
 const mysqlError = (props: Record<string, unknown>, message = "boom") => Object.assign(new Error(message), props);
 

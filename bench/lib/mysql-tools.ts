@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import type { Pool, RowDataPacket } from "mysql2/promise";
+
+/** Tables the drain writes; emptied between drain scenarios so each starts alike. */
+const drainTables = ["events", "coin_ledger", "coin_daily_totals", "wallets", "dead_letters"];
+
+/** Empties the tables the worker writes (not accounts, keys or games). */
+export async function truncateDrainTables(pool: Pool): Promise<void> {
+  for (const t of drainTables) await pool.query(`TRUNCATE TABLE \`${t}\``);
+}
+
+/** One number from a query's first row. */
+export async function scalar(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>(sql, values);
+  const first = rows[0];
+  return first ? Number(Object.values(first)[0] ?? 0) : 0;
+}
+
+/** The server settings that decide drain speed, for the report. */
+export async function mysqlSettings(pool: Pool): Promise<Record<string, string>> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'innodb_buffer_pool_size', 'innodb_flush_log_at_trx_commit',
+      'innodb_log_file_size', 'innodb_io_capacity', 'sync_binlog', 'log_bin', 'max_allowed_packet', 'innodb_flush_method')`,
+  );
+  return Object.fromEntries(rows.map((r) => [String(r.Variable_name), String(r.Value)]));
+}
+
+/** The server's process id from its pid file, when this machine runs it and the file is readable. */
+export async function mysqlPid(pool: Pool): Promise<number | undefined> {
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>("SELECT @@pid_file AS f");
+    const pid = Number(readFileSync(String(rows[0]?.f), "utf8").trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** InnoDB's estimate of a table's rows (cheap, unlike COUNT(*) on millions of rows). */
+export async function estimatedRows(pool: Pool, database: string, table: string): Promise<number> {
+  return scalar(pool, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", [database, table]);
+}

@@ -1,0 +1,141 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, nearly always 100). */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** One reading of a process. */
+export interface ProcReading {
+  /** utime + stime, in clock ticks. */
+  cpuTicks: number;
+  /** Resident set now (VmRSS), KiB. */
+  rssKb: number;
+  /** Peak resident set since the process started (VmHWM), KiB. */
+  hwmKb: number;
+}
+
+/** Reads /proc/<pid>/stat and /status; undefined when the process is gone or unreadable. */
+export function readProc(pid: number): ProcReading | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // The command name (field 2) may hold spaces; fields after its closing paren are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    const status = readFileSync(`/proc/${pid}/status`, "latin1");
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+    return { cpuTicks, rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy ticks of the whole machine (all cores), from /proc/stat: everything but idle and iowait. */
+function machineBusyTicks(): number {
+  try {
+    const line = readFileSync("/proc/stat", "latin1").split("\n", 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU and memory of one group of processes over a watched interval. */
+export interface GroupUsage {
+  /** CPU time over wall time, in % of one core (200% = both cores of this machine). */
+  cpuPct: number;
+  /** Highest VmRSS sampled in the interval (largest single process), MiB. */
+  peakRssMb: number;
+  /** Highest VmHWM at the end (lifetime peak of the largest process), MiB. */
+  hwmMb: number;
+}
+
+/**
+ * Watches groups of processes (the service, Redis, MariaDB, ...): CPU ticks at
+ * start and stop, VmRSS sampled every `everyMs` for the peak. Call `stop` before
+ * the processes exit, or their last ticks are lost.
+ */
+export class ProcWatch {
+  private readonly startTicks = new Map<number, number>();
+  private readonly peakRss = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private machineStart = 0;
+
+  constructor(private readonly groups: Record<string, readonly number[]>) {}
+
+  /** Takes the first reading and starts sampling. */
+  start(everyMs = 200): this {
+    this.startedAt = performance.now();
+    this.machineStart = machineBusyTicks();
+    for (const pid of this.pids()) {
+      const r = readProc(pid);
+      if (r) {
+        this.startTicks.set(pid, r.cpuTicks);
+        this.peakRss.set(pid, r.rssKb);
+      }
+    }
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** The current RSS of every process of `group`, summed, MiB (for timelines). */
+  rssMb(group: string): number {
+    let kb = 0;
+    for (const pid of this.groups[group] ?? []) kb += readProc(pid)?.rssKb ?? 0;
+    return Math.round(kb / 1024);
+  }
+
+  /**
+   * Stops sampling and returns each group's usage over the interval, plus
+   * `machine`: the CPU of every process on the machine (ours and anyone else's).
+   */
+  stop(): Record<string, GroupUsage> {
+    clearInterval(this.timer);
+    this.sample();
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const out: Record<string, GroupUsage> = {
+      machine: {
+        cpuPct: Math.round(((machineBusyTicks() - this.machineStart) / clockTicks / Math.max(seconds, 1e-3)) * 1000) / 10,
+        peakRssMb: 0,
+        hwmMb: 0,
+      },
+    };
+    for (const [group, pids] of Object.entries(this.groups)) {
+      let ticks = 0;
+      let peak = 0;
+      let hwm = 0;
+      for (const pid of pids) {
+        const r = readProc(pid);
+        const first = this.startTicks.get(pid);
+        if (r && first !== undefined) ticks += r.cpuTicks - first;
+        peak = Math.max(peak, this.peakRss.get(pid) ?? 0);
+        hwm = Math.max(hwm, r?.hwmKb ?? 0);
+      }
+      out[group] = {
+        cpuPct: Math.round((ticks / clockTicks / Math.max(seconds, 1e-3)) * 1000) / 10,
+        peakRssMb: Math.round(peak / 1024),
+        hwmMb: Math.round(hwm / 1024),
+      };
+    }
+    return out;
+  }
+
+  private pids(): number[] {
+    return Object.values(this.groups).flat();
+  }
+
+  private sample(): void {
+    for (const pid of this.pids()) {
+      const r = readProc(pid);
+      if (r && r.rssKb > (this.peakRss.get(pid) ?? 0)) this.peakRss.set(pid, r.rssKb);
+    }
+  }
+}

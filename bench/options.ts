@@ -1,0 +1,183 @@
+import type { EventIdFormat } from "./load/payloads.js";
+
+/** Every scenario, in the order they run. */
+export const scenarioOrder = [
+  "rest-1",
+  "rest-20",
+  "baseline-ingest",
+  "rest-200",
+  "rest-200-half",
+  "grpc-1",
+  "grpc-20",
+  "grpc-200",
+  "connect-json-200",
+  "baseline-drain",
+  "drain-1w",
+  "baseline-drain-2w",
+  "drain-2w",
+  "sustained",
+  "overload",
+] as const;
+
+/** A scenario name. */
+export type ScenarioName = (typeof scenarioOrder)[number];
+
+/** Scenarios that only need a gateway (the ones `--target` can run). */
+export const ingestScenarios: ReadonlySet<ScenarioName> = new Set([
+  "rest-1", "rest-20", "baseline-ingest", "rest-200", "rest-200-half", "grpc-1", "grpc-20", "grpc-200", "connect-json-200",
+]);
+
+/** Parsed command line. */
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  quick: boolean;
+  /** Measured time of each ingest scenario, ms. */
+  durationMs: number;
+  /** Unmeasured load before each ingest scenario, ms. */
+  warmupMs: number;
+  /** HTTP/1.1 connections (REST, Connect) and concurrent gRPC calls. */
+  connections: number;
+  /** HTTP/2 sessions the gRPC calls are spread over. */
+  grpcSessions: number;
+  players: number;
+  games: number;
+  eventIds: EventIdFormat;
+  drainEvents: number;
+  drainBatch: number;
+  drainUsers: number;
+  /** Give up on a drain after this long, ms. */
+  drainTimeoutMs: number;
+  /** Events/s one worker drains, when drain-1w does not run. */
+  drainRate: number | undefined;
+  sustainedMs: number;
+  overloadMs: number;
+  /** Batch size of the sustained and overload load. */
+  pipelineBatch: number;
+  /** Run the services under `node --cpu-prof` and summarise the profiles. */
+  cpuProf: boolean;
+  /** Extra environment of every service process (`--service-env K=V`). */
+  serviceEnv: Record<string, string>;
+  redisUrl: string;
+  /** MySQL server URL without a database. */
+  mysqlServerUrl: string;
+  /** A running gateway to load instead of starting one (ingest scenarios only). */
+  target: string | undefined;
+  targetPid: number | undefined;
+  adminToken: string | undefined;
+  outDir: string;
+  /** Leave the database and Redis keys in place (to inspect them). */
+  keep: boolean;
+}
+
+export const usage = `npm run bench -- [options]
+
+  --scenarios a,b,...     subset of: ${scenarioOrder.join(", ")}
+                          (default: all; prefixes work: rest,grpc,drain)
+  --quick                 seconds-long smoke run of every scenario (exit 1 on errors or zero results)
+  --duration 10s          measured time of each ingest scenario (quick: 0.6s)
+  --warmup 2s             unmeasured load before each ingest scenario (quick: 0.2s)
+  --connections 32        HTTP/1.1 connections, or concurrent gRPC calls
+  --grpc-sessions 4       HTTP/2 sessions the gRPC calls share
+  --players 200           players registered and rotated (quick: 16)
+  --event-ids uuid4       client event ids: uuid4 | uuid7 | none (server assigns)
+  --drain-events 1000000  events pre-filled for each drain scenario (quick: 12000)
+  --drain-batch 20        events per pre-filled stream entry
+  --drain-users 10000     players the pre-filled events belong to (quick: 300)
+  --drain-rate N          events/s of one worker for sustained/overload when drain-1w is not run
+  --sustained 3m          sustained pipeline time (quick: 3s)
+  --overload 60s          overload time (quick: 2s)
+  --cpu-prof              run services under node --cpu-prof; profiles and their summary in the results dir
+  --service-env K=V       extra variable for every service process (repeatable)
+  --redis-url URL         default $BENCH_REDIS_URL or redis://127.0.0.1:6379
+  --mysql-url URL         MySQL server, no database; default $BENCH_MYSQL_URL or mysql://root@127.0.0.1:3306
+  --target URL            load a running gateway instead (ingest scenarios only)
+  --target-pid PID        its process id, for RSS and CPU
+  --admin-token T         its ADMIN_TOKEN, to register the bench games
+  --out DIR               results directory (default bench/results)
+  --keep                  keep the bench database and Redis keys
+`;
+
+/** "10s", "3m", "500ms", "2" (seconds) -> ms. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 10s, 3m)`);
+  const n = Number(m[1]);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
+}
+
+function parseScenarios(text: string): ScenarioName[] {
+  const wanted = new Set<ScenarioName>();
+  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+    // An exact name is that scenario; anything else is a prefix ("rest", "grpc", "drain").
+    const exact = scenarioOrder.find((s) => s === part);
+    const matches = exact ? [exact] : scenarioOrder.filter((s) => s.startsWith(part));
+    if (matches.length === 0) throw new Error(`unknown scenario ${JSON.stringify(part)}; known: ${scenarioOrder.join(", ")}`);
+    for (const m of matches) wanted.add(m);
+  }
+  return scenarioOrder.filter((s) => wanted.has(s));
+}
+
+/** Parses the command line (after `--`); throws with a one-line reason on a bad flag. */
+export function parseOptions(argv: string[]): BenchOptions {
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const boolean = ["quick", "cpu-prof", "keep", "help"].includes(name);
+    const value = eq > 0 ? arg.slice(eq + 1) : boolean ? "true" : argv[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
+    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "sustained", "overload", "pipeline-batch", "cpu-prof",
+    "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "keep", "help"]);
+  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
+  const one = (name: string) => flags.get(name)?.at(-1);
+  const int = (name: string, fallback: number) => {
+    const v = one(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`--${name} must be a positive whole number`);
+    return Number(v);
+  };
+  const quick = one("quick") === "true";
+  const eventIds = (one("event-ids") ?? "uuid4") as EventIdFormat;
+  if (!["uuid4", "uuid7", "none"].includes(eventIds)) throw new Error("--event-ids must be uuid4, uuid7 or none");
+  const serviceEnv: Record<string, string> = {};
+  for (const kv of flags.get("service-env") ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new Error(`--service-env takes KEY=VALUE, got ${JSON.stringify(kv)}`);
+    serviceEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const drainRate = one("drain-rate");
+  const targetPid = one("target-pid");
+  return {
+    scenarios: parseScenarios(one("scenarios") ?? scenarioOrder.join(",")),
+    quick,
+    durationMs: parseDuration(one("duration") ?? (quick ? "600ms" : "10s")),
+    warmupMs: parseDuration(one("warmup") ?? (quick ? "200ms" : "2s")),
+    connections: int("connections", 32),
+    grpcSessions: int("grpc-sessions", 4),
+    players: int("players", quick ? 16 : 200),
+    games: int("games", 4),
+    eventIds,
+    drainEvents: int("drain-events", quick ? 12_000 : 1_000_000),
+    drainBatch: int("drain-batch", 20),
+    drainUsers: int("drain-users", quick ? 300 : 10_000),
+    drainTimeoutMs: parseDuration(one("drain-timeout") ?? "20m"),
+    drainRate: drainRate === undefined ? undefined : int("drain-rate", 1),
+    sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "3m")),
+    overloadMs: parseDuration(one("overload") ?? (quick ? "2s" : "60s")),
+    pipelineBatch: int("pipeline-batch", 20),
+    cpuProf: one("cpu-prof") === "true",
+    serviceEnv,
+    redisUrl: one("redis-url") ?? process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+    mysqlServerUrl: (one("mysql-url") ?? process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, ""),
+    target: one("target"),
+    targetPid: targetPid === undefined ? undefined : int("target-pid", 1),
+    adminToken: one("admin-token"),
+    outDir: one("out") ?? "bench/results",
+    keep: one("keep") === "true",
+  };
+}

@@ -1,0 +1,162 @@
+import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
+import { consumerGroup } from "../../src/stream/stream-keys.js";
+import type { Bench } from "../context.js";
+import type { Child } from "../lib/child-process.js";
+import { scalar, truncateDrainTables } from "../lib/mysql-tools.js";
+import { bucketQuantile, buckets, scrape, total } from "../lib/prometheus.js";
+import { pendingCount, streamLength } from "../lib/redis-tools.js";
+import { newRow, setCpu, type Row } from "../row.js";
+import { prefillStream, type Prefill } from "../setup/prefill.js";
+
+const rawDrain = fileURLToPath(new URL("../baselines/raw-drain.ts", import.meta.url));
+
+/** Remaining entries at one moment of a drain. */
+interface DrainSample {
+  atMs: number;
+  remaining: number;
+}
+
+/** When draining started and ended, as seen from Redis. */
+interface DrainTiming {
+  /** First moment an entry was pending or gone. */
+  startMs: number;
+  /** First moment the streams were empty; undefined on timeout. */
+  endMs: number | undefined;
+  samples: DrainSample[];
+}
+
+/**
+ * Polls the streams every 50 ms from before the drainers start: draining began
+ * when the first entry went pending (or vanished), and ended when the streams
+ * were empty (both the worker and the raw drain delete what they acknowledge).
+ * Timing from Redis, not from the processes' readiness, so start-up is excluded.
+ */
+async function watchDrain(redis: Redis, keys: readonly string[], group: string, initial: number, timeoutMs: number): Promise<DrainTiming> {
+  const samples: DrainSample[] = [];
+  let startMs: number | undefined;
+  const until = performance.now() + timeoutMs;
+  let lastSample = -Infinity;
+  for (;;) {
+    const now = performance.now();
+    const remaining = await streamLength(redis, keys);
+    if (startMs === undefined && (remaining < initial || (await pendingCount(redis, keys, group)) > 0)) startMs = now;
+    if (startMs !== undefined && now - lastSample >= 1000) {
+      samples.push({ atMs: now - startMs, remaining });
+      lastSample = now;
+    }
+    if (remaining === 0) {
+      samples.push({ atMs: now - (startMs ?? now), remaining });
+      return { startMs: startMs ?? now, endMs: now, samples };
+    }
+    if (now > until) return { startMs: startMs ?? now, endMs: undefined, samples };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function ensureMaster(bench: Bench): Promise<Prefill> {
+  if (bench.master) return bench.master;
+  const o = bench.options;
+  process.stderr.write(`  pre-filling ${o.drainEvents.toLocaleString("en-US")} events (${o.drainBatch} per entry, ${o.drainUsers} players)...\n`);
+  bench.master = await prefillStream(bench.redis, {
+    keyOfShard: (s) => `${bench.prefix}:bench:master:{${s}}`,
+    shards: bench.shards,
+    events: o.drainEvents,
+    batchSize: o.drainBatch,
+    users: o.drainUsers,
+    gameIds: bench.games.map((g) => g.gameId),
+    eventIds: o.eventIds,
+  });
+  process.stderr.write(`  pre-filled ${bench.master.entries} entries in ${bench.master.seconds.toFixed(1)} s\n`);
+  return bench.master;
+}
+
+/**
+ * A drain scenario: the same pre-filled entries (copied from a master stream
+ * with COPY, so every drain sees identical data) drained into empty tables by
+ * `workers` processes: the service's worker role, or the raw drain baseline.
+ * Checks afterwards that every event is stored once and, for the service, that
+ * every LevelCompleted paid its coins once.
+ */
+export async function runDrainScenario(bench: Bench, name: string, workers: number, baseline: boolean): Promise<Row> {
+  const row = newRow(name);
+  const pool = bench.pool;
+  if (!pool) {
+    row.failures.push("needs the bench's own service (not --target)");
+    return row;
+  }
+  const master = await ensureMaster(bench);
+  await truncateDrainTables(pool);
+  const keys = baseline ? master.keys.map((_, s) => `${bench.prefix}:bench:raw:{${s}}`) : bench.streamKeys;
+  for (let s = 0; s < keys.length; s++) {
+    await bench.redis.del(keys[s]!);
+    await bench.redis.call("COPY", master.keys[s]!, keys[s]!);
+  }
+  const group = baseline ? "raw" : consumerGroup;
+  const readCount = bench.options.serviceEnv.WORKER_READ_COUNT ?? "100";
+
+  const timing = watchDrain(bench.redis, keys, group, master.entries, bench.options.drainTimeoutMs);
+  const children: Child[] = await Promise.all(
+    Array.from({ length: workers }, (_, i) =>
+      baseline
+        ? bench.startScript(`${name}-${i + 1}`, rawDrain, {
+            REDIS_URL: bench.options.redisUrl,
+            MYSQL_URL: bench.mysqlUrl,
+            STREAM_KEYS: keys.join(","),
+            GROUP: group,
+            CONSUMER: `raw-${i + 1}`,
+            READ_COUNT: readCount,
+          }, () => ({ line: "ready" }))
+        : bench.startService(`${name}-${i + 1}`, "worker", { WORKER_CONSUMER_NAME: `bench-${name}-${i + 1}` }),
+    ),
+  );
+  const watch = bench.watch({ svc: children.map((c) => c.pid) }).start();
+  const { startMs, endMs, samples } = await timing;
+  const usage = watch.stop();
+  const metrics = baseline ? [] : await Promise.all(children.map((c) => scrape(`${c.url}/metrics`)));
+  await Promise.all(children.map((c) => c.stop()));
+
+  const seconds = ((endMs ?? performance.now()) - startMs) / 1000;
+  const drainedEntries = master.entries - (samples.at(-1)?.remaining ?? master.entries);
+  const drainedEvents = Math.round((drainedEntries / master.entries) * master.events);
+  row.eventsPerSec = drainedEvents / seconds;
+  setCpu(row, usage);
+  row.loadCpuPct = undefined; // no load process in a drain (it idles)
+  if (endMs === undefined) row.failures.push(`not drained within ${bench.options.drainTimeoutMs / 1000} s`);
+
+  // Speed at the start and at the end: a table outgrowing the buffer pool shows here.
+  const rate = (from: DrainSample | undefined, to: DrainSample | undefined) =>
+    from && to && to.atMs > from.atMs ? ((from.remaining - to.remaining) / master.entries) * master.events / ((to.atMs - from.atMs) / 1000) : undefined;
+  const fifth = Math.max(1, Math.floor(samples.length / 5));
+  const first = rate(samples[0], samples[fifth]);
+  const last = rate(samples[samples.length - 1 - fifth], samples.at(-1));
+  row.notes.push(`${workers} ${baseline ? "raw drain" : "worker"} process${workers > 1 ? "es" : ""}, ${master.events.toLocaleString("en-US")} events in ${seconds.toFixed(1)} s`);
+  if (first !== undefined && last !== undefined) row.notes.push(`first/last fifth ${Math.round(first).toLocaleString("en-US")}/${Math.round(last).toLocaleString("en-US")} ev/s`);
+
+  const stored = await scalar(pool, "SELECT COUNT(*) FROM events");
+  if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
+  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds };
+  if (!baseline) {
+    const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger");
+    const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets");
+    const expectedCoins = master.levelCompleted * (bench.games[0]?.coinsPerLevel ?? 0);
+    if (endMs !== undefined && (ledger !== master.levelCompleted || coins !== expectedCoins)) {
+      row.failures.push(`coins: ${ledger} ledger rows / ${coins} coins, expected ${master.levelCompleted} / ${expectedCoins}`);
+    }
+    const commits = metrics.reduce((n, m) => n + total(m, "playsmart_drain_commit_duration_seconds_count"), 0);
+    const commitBuckets = new Map<number, number>();
+    for (const m of metrics) for (const [le, n] of buckets(m, "playsmart_drain_commit_duration_seconds")) commitBuckets.set(le, (commitBuckets.get(le) ?? 0) + n);
+    const p50 = bucketQuantile(commitBuckets, 0.5);
+    const p99 = bucketQuantile(commitBuckets, 0.99);
+    const dead = metrics.reduce((n, m) => n + total(m, "playsmart_drain_dead_letters_total"), 0);
+    if (dead > 0) row.failures.push(`${dead} entries dead-lettered`);
+    row.notes.push(`${commits} tx, tx p50/p99 ~${ms(p50)}/${ms(p99)} ms`);
+    Object.assign(details, { ledgerRows: ledger, coins, expectedCoins, commits, commitP50s: p50, commitP99s: p99, deadLetters: dead });
+  }
+  row.details = details;
+  return row;
+}
+
+function ms(seconds: number | undefined): string {
+  return seconds === undefined ? "-" : String(Math.round(seconds * 1000));
+}

@@ -1,0 +1,121 @@
+import { fileURLToPath } from "node:url";
+import type { Bench } from "../context.js";
+import { startStreamSink } from "../lib/redis-tools.js";
+import type { ProcWatch } from "../lib/proc-stats.js";
+import { LatencyHistogram } from "../load/histogram.js";
+import { successLabel, type LoadJob, type LoadProtocol, type LoadResult } from "../load/job.js";
+import type { ScenarioName } from "../options.js";
+import { newRow, setCpu, type Row } from "../row.js";
+
+/** What an ingest scenario sends. */
+interface IngestSpec {
+  protocol: LoadProtocol;
+  batchSize: number;
+  /** Load the bare baseline server instead of the gateway. */
+  baseline?: boolean;
+  /** Pace at this share of another scenario's measured req/s (open loop). */
+  paceOf?: { scenario: ScenarioName; share: number };
+}
+
+/** The ingest scenarios by name. */
+export const ingestSpecs: Partial<Record<ScenarioName, IngestSpec>> = {
+  "rest-1": { protocol: "rest", batchSize: 1 },
+  "rest-20": { protocol: "rest", batchSize: 20 },
+  "rest-200": { protocol: "rest", batchSize: 200 },
+  "baseline-ingest": { protocol: "rest", batchSize: 200, baseline: true },
+  "rest-200-half": { protocol: "rest", batchSize: 200, paceOf: { scenario: "rest-200", share: 0.5 } },
+  "grpc-1": { protocol: "grpc", batchSize: 1 },
+  "grpc-20": { protocol: "grpc", batchSize: 20 },
+  "grpc-200": { protocol: "grpc", batchSize: 200 },
+  "connect-json-200": { protocol: "connect-json", batchSize: 200 },
+};
+
+const bareServer = fileURLToPath(new URL("../baselines/bare-ingest-server.ts", import.meta.url));
+
+/**
+ * Runs `job` against the process `pid` while a sink keeps `keys` empty, and
+ * turns the result into a row: events/s and req/s of successes, latency,
+ * every other outcome as an error, CPU and peak RSS of the process.
+ */
+export async function measureLoad(bench: Bench, name: string, job: LoadJob, pid: number | undefined, keys: readonly string[]): Promise<Row> {
+  const sink = startStreamSink(bench.redis, () => keys);
+  let watch: ProcWatch | undefined;
+  let result: LoadResult;
+  try {
+    // CPU and RSS are read over the measured window only, not the warm-up.
+    result = await bench.load.run(job, () => (watch = bench.watch({ svc: pid === undefined ? [] : [pid] }).start()));
+  } finally {
+    await sink.stop();
+  }
+  const usage = (watch ?? bench.watch({ svc: [] }).start()).stop();
+  return loadRow(name, job, result, usage);
+}
+
+/** A row from a load result and the usage of the watched processes. */
+export function loadRow(name: string, job: LoadJob, result: LoadResult, usage: ReturnType<ProcWatch["stop"]>): Row {
+  const row = newRow(name);
+  const seconds = result.elapsedMs / 1000;
+  const success = successLabel(job.protocol);
+  row.eventsPerSec = result.okEvents / seconds;
+  row.reqPerSec = result.ok / seconds;
+  row.latency = LatencyHistogram.fromJSON(result.latency).summary();
+  for (const [label, n] of Object.entries(result.statuses)) if (label !== success) row.errors[label] = n;
+  setCpu(row, usage);
+  row.notes.push(`${job.protocol} ${job.batchSize} ev/req, body ${(result.bodyBytes / 1024).toFixed(1)} KB, ${job.concurrency} in flight`);
+  if (job.ratePerSec) row.notes.push(`paced ${Math.round(job.ratePerSec)} req/s${result.late ? `, ${result.late} sent late` : ""}`);
+  row.details = { job: { ...job, players: job.players.length }, statuses: result.statuses, latency: row.latency, usage, timeline: result.timeline };
+  if (result.ok === 0) row.failures.push("no request succeeded");
+  return row;
+}
+
+/** One ingest scenario: REST, gRPC or Connect JSON against the gateway, or REST against the bare baseline. */
+export async function runIngestScenario(bench: Bench, name: ScenarioName): Promise<Row> {
+  const spec = ingestSpecs[name];
+  if (!spec) throw new Error(`${name} is not an ingest scenario`);
+  const o = bench.options;
+  let ratePerSec: number | undefined;
+  if (spec.paceOf) {
+    const peak = bench.results.get(spec.paceOf.scenario)?.reqPerSec;
+    if (!peak) {
+      const row = newRow(name);
+      row.failures.push(`needs ${spec.paceOf.scenario} measured first`);
+      return row;
+    }
+    ratePerSec = peak * spec.paceOf.share;
+  }
+  const job: LoadJob = {
+    protocol: spec.protocol,
+    url: bench.gatewayUrl,
+    players: bench.players,
+    gameIds: bench.games.map((g) => g.gameId),
+    batchSize: spec.batchSize,
+    eventIds: o.eventIds,
+    concurrency: o.connections,
+    sessions: o.grpcSessions,
+    warmupMs: o.warmupMs,
+    durationMs: o.durationMs,
+    ...(ratePerSec ? { ratePerSec } : {}),
+  };
+  if (!spec.baseline) {
+    const row = await measureLoad(bench, name, job, bench.gatewayPid, bench.streamKeys);
+    if (Object.keys(row.errors).length > 0) {
+      const n = Object.values(row.errors).reduce((a, b) => a + b, 0);
+      row.failures.push(`${n} requests failed (${Object.entries(row.errors).map(([k, v]) => `${k}: ${v}`).join(", ")})`);
+    }
+    if (spec.paceOf && row.latency) row.notes.push(`p99 ${row.latency.p99Ms} ms at ${spec.paceOf.share * 100}% of ${spec.paceOf.scenario} (target < 50 ms)`);
+    return row;
+  }
+  const key = `${bench.prefix}:bench:bare`;
+  const server = await bench.startScript("baseline-ingest", bareServer, { REDIS_URL: o.redisUrl, STREAM_KEY: key }, (port) => ({
+    url: `http://127.0.0.1:${port}`,
+    httpPath: "/readyz",
+  }));
+  try {
+    const row = await measureLoad(bench, name, { ...job, url: server.url }, server.pid, [key]);
+    row.notes.push("bare node:http + JSON.parse + one XADD of the raw body");
+    if (Object.keys(row.errors).length > 0) row.failures.push(`baseline had errors: ${JSON.stringify(row.errors)}`);
+    return row;
+  } finally {
+    await server.stop();
+  }
+}

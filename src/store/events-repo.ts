@@ -48,12 +48,12 @@ function rowBytes(row: EventRow): number {
 }
 
 /**
- * Inserts events the caller found missing, and returns how many it wrote. A
- * plain INSERT, not INSERT IGNORE: IGNORE would also skip, with a mere warning,
- * a row MySQL refuses for another reason (MariaDB's JSON check fails beyond 32
- * levels of nesting), and the event would be lost silently. A duplicate here
- * means a racing transaction stored it first; the caller retries. Rows are
- * written in key order so concurrent transactions take row locks in one order.
+ * Inserts events and returns how many were new. An event stored already is
+ * skipped by `ON DUPLICATE KEY UPDATE` (a no-op update, counted 0 as the pool
+ * runs without FOUND_ROWS), not by INSERT IGNORE: IGNORE would also skip, with
+ * a mere warning, a row MySQL refuses for another reason, and the event would be
+ * lost silently. Rows are written in key order so concurrent transactions take
+ * row locks in one order.
  */
 export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<number> {
   const sorted = [...rows].sort(compareEventKeys);
@@ -64,7 +64,7 @@ export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<n
       values.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt);
     }
     const [result] = await db.query<ResultSetHeader>(
-      `INSERT INTO events ${insertColumns} VALUES ${rowPlaceholders(chunk.length, 10, insertRowSql)}`,
+      `INSERT INTO events ${insertColumns} VALUES ${rowPlaceholders(chunk.length, 10, insertRowSql)} ON DUPLICATE KEY UPDATE event_id = event_id`,
       values,
     );
     stored += result.affectedRows;

@@ -33,6 +33,9 @@ export function createMysqlPool(options: MysqlPoolOptions): Pool {
     bigNumberStrings: true,
     connectTimeout: 5000,
     enableKeepAlive: true,
+    // Affected rows count rows changed, not rows matched, so an insert that
+    // skips a duplicate by ON DUPLICATE KEY UPDATE reports only the new rows.
+    flags: ["-FOUND_ROWS"],
   });
 }
 

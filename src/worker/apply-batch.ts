@@ -33,16 +33,17 @@ export interface ApplyResult {
  *
  * 1. lock the wallets of every player with a `LevelCompleted` event of a paying
  *    game, in user order; from here on no other transaction decides their coins;
- * 2. find which events are stored already (a replay, a resent batch);
- * 3. insert the others;
+ * 2. find which of those coin events are stored already (a replay, a resent
+ *    batch): only they decide coins, so only they are looked up;
+ * 3. insert the events, skipping the ones stored already;
  * 4. award coins for the new coin events, within the daily caps read from
  *    `coin_daily_totals`, and write the ledger rows;
  * 5. move the daily totals and the balances by exactly those rows.
  *
- * A racing transaction that stores one of these events first (possible only
- * for events it does not pay, or through a stale games cache) makes an INSERT
- * fail with a duplicate key, which the caller treats as a conflict and retries;
- * the ledger's unique key on the event makes paying twice impossible either way.
+ * A racing transaction that stores a coin event first (possible only through a
+ * stale games cache) makes the ledger INSERT fail with a duplicate key, which
+ * the caller treats as a conflict and retries: the ledger's unique key on the
+ * event makes paying twice impossible either way.
  */
 export async function applyBatch(conn: PoolConnection, input: ApplyInput): Promise<ApplyResult> {
   const candidates = input.events.filter((e) => e.type === "LevelCompleted" && paysCoins(input.rules.get(e.gameId)));
@@ -50,7 +51,7 @@ export async function applyBatch(conn: PoolConnection, input: ApplyInput): Promi
   await lockWallets(conn, candidates.map((c) => c.userId));
   // Read after the locks: READ COMMITTED sees every commit of the transactions
   // that held them before.
-  const stored = await findStoredEvents(conn, input.events);
+  const stored = candidates.length > 0 ? await findStoredEvents(conn, candidates) : new Set<string>();
   const isNew = (e: ExpandedEvent) => !stored.has(eventKeyString(e));
   const eventsStored = await insertEvents(conn, input.events.filter(isNew));
   const fresh = candidates.filter(isNew);

@@ -22,35 +22,42 @@ export const defaultCustomdataLimits: CustomdataLimits = { maxDepth: 16, maxByte
  * member is seen), so a hostile payload costs no more than the limit.
  */
 export function customdataProblem(value: object, limits: CustomdataLimits): string | undefined {
-  let bytes = 0;
-  const tooBig = () => `is larger than ${limits.maxBytes} bytes as JSON`;
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 1 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v === "string") bytes += v.length + 2;
-    else if (typeof v === "number") {
-      // JSON.parse turns 1e400 into Infinity, which JSON cannot carry on.
-      if (!Number.isFinite(v)) return "holds a number out of range";
-      bytes += String(v).length;
-    } else if (typeof v === "boolean" || v === null) bytes += String(v).length;
-    else if (typeof v === "object") {
-      if (depth > limits.maxDepth) return `is nested deeper than ${limits.maxDepth} levels`;
-      if (Array.isArray(v)) {
-        // Brackets and separators first: a huge array fails before its items are pushed.
-        bytes += 2 + v.length;
-        if (bytes > limits.maxBytes) return tooBig();
-        for (const item of v) stack.push({ v: item, depth: depth + 1 });
-      } else {
-        bytes += 2;
-        for (const key in v) {
-          if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
-          bytes += key.length + 4;
-          if (bytes > limits.maxBytes) return tooBig();
-          stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1 });
-        }
+  const budget = { bytes: 0 };
+  return measure(value, 1, limits, budget);
+}
+
+// Recursion is bounded by maxDepth (at most 31): no stack of entries to allocate.
+function measure(v: unknown, depth: number, limits: CustomdataLimits, budget: { bytes: number }): string | undefined {
+  if (typeof v === "string") budget.bytes += v.length + 2;
+  else if (typeof v === "number") {
+    // JSON.parse turns 1e400 into Infinity, which JSON cannot carry on.
+    if (!Number.isFinite(v)) return "holds a number out of range";
+    budget.bytes += String(v).length;
+  } else if (typeof v === "boolean" || v === null) budget.bytes += v === false ? 5 : 4;
+  else if (typeof v === "object") {
+    if (depth > limits.maxDepth) return `is nested deeper than ${limits.maxDepth} levels`;
+    if (Array.isArray(v)) {
+      // Brackets and separators first: a huge array fails before its items are read.
+      budget.bytes += 2 + v.length;
+      if (budget.bytes > limits.maxBytes) return tooBig(limits);
+      for (let i = 0; i < v.length; i++) {
+        const problem = measure(v[i], depth + 1, limits, budget);
+        if (problem !== undefined) return problem;
+      }
+    } else {
+      budget.bytes += 2;
+      for (const key in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+        budget.bytes += key.length + 4;
+        if (budget.bytes > limits.maxBytes) return tooBig(limits);
+        const problem = measure((v as Record<string, unknown>)[key], depth + 1, limits, budget);
+        if (problem !== undefined) return problem;
       }
     }
-    if (bytes > limits.maxBytes) return tooBig();
   }
-  return undefined;
+  return budget.bytes > limits.maxBytes ? tooBig(limits) : undefined;
+}
+
+function tooBig(limits: CustomdataLimits): string {
+  return `is larger than ${limits.maxBytes} bytes as JSON`;
 }

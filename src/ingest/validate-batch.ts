@@ -110,61 +110,66 @@ export function validateBatch(body: unknown, limits: CustomdataLimits = defaultC
   return { userId: userId as string, gameId: gameId as string, events };
 }
 
+// No closure per event: this runs 200 times per batch, and each closure costs
+// an allocation (and, under tsx, a naming call).
+function bad(violations: Violation[], index: number, field: string, reason: string): void {
+  violations.push({ index, field, reason });
+}
+
 function readEvent(raw: unknown, index: number, violations: Violation[], limits: CustomdataLimits): IngestEvent | undefined {
-  const bad = (field: string, reason: string) => violations.push({ index, field, reason });
   if (!isPlainObject(raw)) {
-    bad("event", "must be a JSON object");
+    bad(violations, index, "event", "must be a JSON object");
     return undefined;
   }
   const before = violations.length;
 
   const type = raw.type;
   if (!isEventType(type)) {
-    bad("type", "must be one of AppOpen, LevelCompleted, GameEnd, AdImpression, IAPPurchase, Custom");
+    bad(violations, index, "type", "must be one of AppOpen, LevelCompleted, GameEnd, AdImpression, IAPPurchase, Custom");
   }
 
   const timestamp = raw.timestamp;
   let instant: ClientInstant | undefined;
   if (typeof timestamp !== "string") {
-    bad("timestamp", "is required and must be an ISO 8601 string with an offset");
+    bad(violations, index, "timestamp", "is required and must be an ISO 8601 string with an offset");
   } else {
     const parsed = parseTimestamp(timestamp);
-    if (typeof parsed === "string") bad("timestamp", parsed);
+    if (typeof parsed === "string") bad(violations, index, "timestamp", parsed);
     else instant = parsed;
   }
 
   const customdata = raw.customdata ?? undefined;
   if (customdata !== undefined && !isPlainObject(customdata)) {
-    bad("customdata", `must be a JSON object, got ${Array.isArray(customdata) ? "an array" : typeof customdata}`);
+    bad(violations, index, "customdata", `must be a JSON object, got ${Array.isArray(customdata) ? "an array" : typeof customdata}`);
   } else if (customdata !== undefined) {
     const problem = customdataProblem(customdata, limits);
-    if (problem) bad("customdata", problem);
+    if (problem) bad(violations, index, "customdata", problem);
   }
 
   const name = pick(raw, "customEventName", "custom_event_name");
   let customEventName: string | undefined;
   if (name !== undefined && typeof name !== "string") {
-    bad("customEventName", "must be a string");
+    bad(violations, index, "customEventName", "must be a string");
   } else if (name !== undefined && name !== "") {
-    if (name.length > maxCustomEventNameLength) bad("customEventName", `must be at most ${maxCustomEventNameLength} characters`);
-    else if (!name.isWellFormed()) bad("customEventName", "must be valid Unicode");
+    if (name.length > maxCustomEventNameLength) bad(violations, index, "customEventName", `must be at most ${maxCustomEventNameLength} characters`);
+    else if (!name.isWellFormed()) bad(violations, index, "customEventName", "must be valid Unicode");
     customEventName = name;
   }
   if (type === "Custom" && customEventName === undefined && name === undefined) {
-    bad("customEventName", "is required when type is Custom");
+    bad(violations, index, "customEventName", "is required when type is Custom");
   } else if (type === "Custom" && customEventName === undefined && name === "") {
-    bad("customEventName", "must not be empty when type is Custom");
+    bad(violations, index, "customEventName", "must not be empty when type is Custom");
   }
 
   const id = pick(raw, "event_id", "eventId");
   let eventId: string | undefined;
   if (id !== undefined && typeof id !== "string") {
-    bad("event_id", "must be a string of 1 to 64 characters");
+    bad(violations, index, "event_id", "must be a string of 1 to 64 characters");
   } else if (id !== undefined && id !== "") {
-    if (id.length > maxEventIdLength) bad("event_id", `must be at most ${maxEventIdLength} characters`);
-    else if (controlChars.test(id)) bad("event_id", "must not contain control characters");
+    if (id.length > maxEventIdLength) bad(violations, index, "event_id", `must be at most ${maxEventIdLength} characters`);
+    else if (controlChars.test(id)) bad(violations, index, "event_id", "must not contain control characters");
     // A lone surrogate has no UTF-8 form: MySQL would store U+FFFD, merging ids.
-    else if (!id.isWellFormed()) bad("event_id", "must be valid Unicode");
+    else if (!id.isWellFormed()) bad(violations, index, "event_id", "must be valid Unicode");
     else eventId = id;
   }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -53,22 +54,17 @@ function send(res: Res, status: number, body: unknown, headers: Record<string, s
   res.end(text);
 }
 
-// Fatal: invalid UTF-8 is refused rather than read as U+FFFD and stored altered.
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The body as JSON. An object with a repeated key reads as its last value, as
  * JSON.parse (and so the worker, and Protobuf JSON) reads it.
  */
 function parseJson(raw: Buffer): unknown {
-  let text: string;
+  // Invalid UTF-8 is refused rather than read as U+FFFD and stored altered
+  // (isUtf8 is a native scan, cheaper than a fatal TextDecoder).
+  if (!isUtf8(raw)) throw new ValidationError([{ index: -1, field: "body", reason: "is not valid UTF-8" }]);
   try {
-    text = utf8.decode(raw);
-  } catch {
-    throw new ValidationError([{ index: -1, field: "body", reason: "is not valid UTF-8" }]);
-  }
-  try {
-    return JSON.parse(text);
+    return JSON.parse(raw.toString("utf8"));
   } catch {
     throw new ValidationError([{ index: -1, field: "body", reason: "is not valid JSON" }]);
   }

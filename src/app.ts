@@ -198,6 +198,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   });
   const server = createOnePortServer({ handler, timeouts: config.http, tls: config.tls });
   const address = await server.listen(config.port, config.host);
+  // Started once its own connection is up, so its first commands are not refused.
+  if (workerRedis) await waitForRedis(workerRedis, 1000).catch(() => {});
   worker?.start();
   log.info({ port: address.port, role }, "listening");
 

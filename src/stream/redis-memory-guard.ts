@@ -47,7 +47,7 @@ export function createRedisMemoryGuard(options: RedisMemoryGuardOptions): RedisM
     const policy = field(info, "maxmemory_policy") ?? "unknown";
     if (!warned && policy !== "noeviction") {
       warned = true;
-      log.warn({ policy }, "RedisClient maxmemory-policy is not noeviction: RedisClient may evict queued batches; set maxmemory-policy noeviction");
+      log.warn({ policy }, "Redis maxmemory-policy is not noeviction: Redis may evict queued batches; set maxmemory-policy noeviction");
     }
     const next = max > 0 && used > highWater * max;
     if (next !== overloaded) log.warn({ used, max }, next ? "Redis memory above high-water mark: refusing batches" : "Redis memory back below high-water mark");

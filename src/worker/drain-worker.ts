@@ -76,6 +76,12 @@ export interface DrainWorker {
 
 type Good = { held: HeldEntry; expanded: ExpandedEntry };
 
+/** One read sorted and decoded. */
+type Prepared = { goods: Good[]; dead: DeadLetterOut[]; gone: HeldEntry[] };
+
+/** A read and, when decoding went through, its sorted form. */
+type ReadAhead = { entries: HeldEntry[]; prepared?: Prepared };
+
 type Outcome =
   | { kind: "committed"; result: ApplyResult; seconds: number }
   | { kind: "abandoned" }
@@ -133,6 +139,8 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   const abort = new AbortController();
   let stopping = false;
   let running: Promise<void> | undefined;
+  // Entries read ahead and not yet processed: kept from looking idle too.
+  let readAheadHeld: HeldEntry[] = [];
 
   async function run(): Promise<void> {
     while (!stopping) {
@@ -150,24 +158,44 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       if (!stopping) await recoverOwnPending();
       let nextClaimAt = 0;
       let nextShedAt = Date.now() + leaseEveryMs;
+      // The next read, taken (and decoded) while the previous transaction ran.
+      let ahead: ReadAhead | undefined;
       while (!stopping) {
         try {
-          if (Date.now() >= nextShedAt) {
-            // Between batches: the only safe moment to hand a shard over.
-            await leases.shed();
-            nextShedAt = Date.now() + leaseEveryMs;
+          if (ahead === undefined) {
+            if (Date.now() >= nextShedAt) {
+              // Between batches, with nothing read ahead: the only safe moment to hand a shard over.
+              await leases.shed();
+              nextShedAt = Date.now() + leaseEveryMs;
+            }
+            if (Date.now() >= nextClaimAt) {
+              await claimStale();
+              nextClaimAt = Date.now() + claimEveryMs;
+            }
           }
-          if (Date.now() >= nextClaimAt) {
-            await claimStale();
-            nextClaimAt = Date.now() + claimEveryMs;
-          }
-          const entries = await consumer.readNew(leases.held());
+          const batch: ReadAhead = ahead ?? { entries: await consumer.readNew(leases.held()) };
+          ahead = undefined;
+          readAheadHeld = [];
           redisBackOff.reset();
-          if (entries.length > 0) await processEntries(entries);
+          if (batch.entries.length > 0) {
+            // No read-ahead when a shed or a claim is due: they run between batches.
+            const readAhead = Date.now() < nextShedAt && Date.now() < nextClaimAt;
+            ahead = await processEntries(batch.entries, batch.prepared, readAhead);
+          }
         } catch (err) {
+          ahead = undefined;
+          readAheadHeld = [];
           await onRedisError("read or claim stream entries", err);
         }
       }
+      // A read taken ahead is finished like the batch in hand, unless MySQL is
+      // away (then it stays pending for a claim, as the batch in hand does).
+      if (ahead !== undefined && stats.mysqlAvailable) {
+        await processEntries(ahead.entries, ahead.prepared, false).catch((err: unknown) =>
+          log.warn({ err: describe(err) }, "could not finish the batch read ahead; it stays pending"),
+        );
+      }
+      readAheadHeld = [];
     } finally {
       clearInterval(leaseTimer);
       await leases.releaseAll().catch(() => {});
@@ -228,34 +256,79 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     }
   }
 
-  async function processEntries(entries: HeldEntry[]): Promise<void> {
+  /**
+   * Stores one read. With `readAhead`, the next read (non-blocking) is taken and
+   * decoded while this one's transaction runs, and returned: transactions still
+   * run one at a time in read order (per-shard order holds), and each read is
+   * acknowledged only after its own commit.
+   */
+  async function processEntries(entries: HeldEntry[], prepared?: Prepared, readAhead = false): Promise<ReadAhead | undefined> {
+    const batch = prepared ?? prepare(entries);
     leases.busy([...new Set(entries.map((e) => e.shard))]);
+    let next: Promise<ReadAhead | undefined> | undefined;
     try {
-      await processHeld(entries);
+      if (readAhead && batch.goods.length > 0) next = readNext();
+      await processPrepared(batch);
     } finally {
       leases.busy(undefined);
     }
+    return next === undefined ? undefined : await next;
   }
 
-  async function processHeld(entries: HeldEntry[]): Promise<void> {
+  // Never rejects: a failed read-ahead is just no read-ahead (the next blocking
+  // read reports Redis errors), and a decoding failure is raised again when the
+  // entries are processed in the normal way.
+  async function readNext(): Promise<ReadAhead | undefined> {
+    try {
+      const entries = await consumer.readNew(leases.held(), false);
+      if (entries.length === 0) return undefined;
+      readAheadHeld = entries;
+      try {
+        return { entries, prepared: await prepareInterleaved(entries) };
+      } catch {
+        return { entries };
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sorts a read into entries to store, dead letters and entries gone; decodes the first. */
+  function prepare(entries: HeldEntry[]): Prepared {
+    const out: Prepared = { goods: [], dead: [], gone: [] };
+    for (const held of entries) sortInto(out, held);
     stats.entriesRead += entries.length;
-    const goods: Good[] = [];
-    const dead: DeadLetterOut[] = [];
-    const gone: HeldEntry[] = [];
-    for (const held of entries) {
-      if (held.fields === null) {
-        gone.push(held);
-      } else if (held.deliveries > config.maxAttempts) {
-        dead.push({ entry: held, error: `delivered ${held.deliveries} times without being stored (max ${config.maxAttempts})` });
-      } else {
-        try {
-          goods.push({ held, expanded: expandEntry(held.fields) });
-        } catch (err) {
-          if (!(err instanceof PoisonEntryError)) throw err;
-          dead.push({ entry: held, error: `poison entry: ${err.message}` });
-        }
+    return out;
+  }
+
+  // The same, yielding to the event loop every few entries, so MySQL's answers
+  // are handled (and the next statement sent) while the read ahead is decoded.
+  async function prepareInterleaved(entries: HeldEntry[]): Promise<Prepared> {
+    const out: Prepared = { goods: [], dead: [], gone: [] };
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % 8 === 0) await new Promise((r) => setImmediate(r));
+      sortInto(out, entries[i]!);
+    }
+    stats.entriesRead += entries.length;
+    return out;
+  }
+
+  function sortInto(out: Prepared, held: HeldEntry): void {
+    if (held.fields === null) {
+      out.gone.push(held);
+    } else if (held.deliveries > config.maxAttempts) {
+      out.dead.push({ entry: held, error: `delivered ${held.deliveries} times without being stored (max ${config.maxAttempts})` });
+    } else {
+      try {
+        out.goods.push({ held, expanded: expandEntry(held.fields) });
+      } catch (err) {
+        if (!(err instanceof PoisonEntryError)) throw err;
+        out.dead.push({ entry: held, error: `poison entry: ${err.message}` });
       }
     }
+  }
+
+  async function processPrepared({ goods, dead, gone }: Prepared): Promise<void> {
     if (config.storeShards <= 1) {
       await commitAndSettle(goods, dead, gone);
       return;
@@ -390,7 +463,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       const left = until - Date.now();
       if (left <= 0) return true;
       if (!(await sleep(Math.min(left, touchEveryMs), abort.signal))) return false;
-      await consumer.touch(held).catch(() => {});
+      await consumer.touch([...held, ...readAheadHeld]).catch(() => {});
     }
   }
 

@@ -38,8 +38,10 @@ export interface StreamConsumer {
    * New entries of `shards`, waiting up to `blockMs` for the first. On one Redis
    * a single XREADGROUP covers every shard; on a cluster the shards live in
    * different slots, so each is read on its own and only the last read blocks.
+   * With `block` false it returns at once with what is there (a read-ahead
+   * must not hold the connection the acknowledgements go through).
    */
-  readNew(shards: readonly number[]): Promise<HeldEntry[]>;
+  readNew(shards: readonly number[], block?: boolean): Promise<HeldEntry[]>;
   /**
    * A page of this consumer's own pending entries of `shard` after `afterId`
    * ("" for the start): what a previous process with the same consumer name left
@@ -105,9 +107,9 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
       }
     },
 
-    async readNew(from) {
+    async readNew(from, block = true) {
       if (from.length === 0) {
-        await new Promise((r) => setTimeout(r, blockMs));
+        if (block) await new Promise((r) => setTimeout(r, blockMs));
         return [];
       }
       const read = async (shardList: readonly number[], block: boolean) => {
@@ -129,10 +131,10 @@ export function createStreamConsumer(options: StreamConsumerOptions): StreamCons
         }
         return held;
       };
-      if (!cluster) return read(from, true);
+      if (!cluster) return read(from, block);
       const held: HeldEntry[] = [];
       for (const shard of from) held.push(...(await read([shard], false)));
-      if (held.length > 0) return held;
+      if (held.length > 0 || !block) return held;
       // Nothing anywhere: wait on one shard, a different one each time.
       rotation = (rotation + 1) % from.length;
       return read([from[rotation]!], true);

@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import type { EventIdFormat } from "./load/payloads.js";
 
 /** Every scenario, in the order they run. */
@@ -17,10 +18,21 @@ export const scenarioOrder = [
   "drain-2w",
   "sustained",
   "overload",
+  "cluster-shards",
 ] as const;
 
 /** A scenario name. */
 export type ScenarioName = (typeof scenarioOrder)[number];
+
+/**
+ * Scenarios run only when named in --scenarios (not by default, nor by --quick):
+ * `cluster-shards` starts its own six-node Redis Cluster and drains the
+ * pre-fill three times (minutes at the default --drain-events).
+ */
+export const optInScenarios: ReadonlySet<ScenarioName> = new Set(["cluster-shards"]);
+
+/** The scenarios of a run without --scenarios. */
+export const defaultScenarios: readonly ScenarioName[] = scenarioOrder.filter((s) => !optInScenarios.has(s));
 
 /** Scenarios that only need a gateway (the ones `--target` can run). */
 export const ingestScenarios: ReadonlySet<ScenarioName> = new Set([
@@ -47,9 +59,22 @@ export interface BenchOptions {
   drainUsers: number;
   /** Give up on a drain after this long, ms. */
   drainTimeoutMs: number;
+  /** Shard counts of `cluster-shards` (as many workers as shards each). */
+  clusterShards: number[];
   /** Events/s one worker drains, when drain-1w does not run. */
   drainRate: number | undefined;
   sustainedMs: number;
+  /**
+   * Saturated phase before `sustained` that measures what one worker drains on
+   * the grown tables with the gateway under load; the paced phase offers 80% of
+   * it. 0 = pace at 80% of drain-1w (fresh tables) instead.
+   */
+  sustainedCalibrateMs: number;
+  /**
+   * `SET GLOBAL innodb_buffer_pool_size` for the run, bytes (restored at the
+   * end); undefined = leave the server as it is.
+   */
+  mysqlBufferPool: number | undefined;
   overloadMs: number;
   /** Batch size of the sustained and overload load. */
   pipelineBatch: number;
@@ -72,7 +97,7 @@ export interface BenchOptions {
 export const usage = `npm run bench -- [options]
 
   --scenarios a,b,...     subset of: ${scenarioOrder.join(", ")}
-                          (default: all; prefixes work: rest,grpc,drain)
+                          (default: all but ${[...optInScenarios].join(", ")}; prefixes work: rest,grpc,drain)
   --quick                 seconds-long smoke run of every scenario (exit 1 on errors or zero results)
   --duration 10s          measured time of each ingest scenario (quick: 0.6s)
   --warmup 2s             unmeasured load before each ingest scenario (quick: 0.2s)
@@ -83,8 +108,13 @@ export const usage = `npm run bench -- [options]
   --drain-events 1000000  events pre-filled for each drain scenario (quick: 12000)
   --drain-batch 20        events per pre-filled stream entry
   --drain-users 10000     players the pre-filled events belong to (quick: 300)
+  --cluster-shards 1,2,4  cluster-shards: STREAM_SHARDS of each run, with as many workers
   --drain-rate N          events/s of one worker for sustained/overload when drain-1w is not run
-  --sustained 3m          sustained pipeline time (quick: 3s)
+  --sustained 3m          sustained pipeline (soak) time (quick: 3s)
+  --sustained-calibrate 30s  saturated drain before sustained, on the grown tables; sustained
+                          offers 80% of it (0 = 80% of drain-1w instead; quick: 1s)
+  --mysql-buffer-pool 4G  SET GLOBAL innodb_buffer_pool_size for the run, restored at the end
+                          (default 4G, at most a quarter of RAM; off with --quick; "off" = leave it)
   --overload 60s          overload time (quick: 2s)
   --cpu-prof              run services under node --cpu-prof; profiles and their summary in the results dir
   --service-env K=V       extra variable for every service process (repeatable)
@@ -105,6 +135,17 @@ export function parseDuration(text: string): number {
   return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
 }
 
+/** "4G", "512M", "134217728", "off" -> bytes; the default is 4 GiB, at most a quarter of RAM, none with --quick. */
+export function parseBufferPool(text: string | undefined, quick: boolean): number | undefined {
+  if (text === undefined) return quick ? undefined : Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4 / 2 ** 27) * 2 ** 27);
+  if (/^(off|none|no|0)$/i.test(text.trim())) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
+  if (!m) throw new Error(`--mysql-buffer-pool takes a size (4G, 512M) or "off", got ${JSON.stringify(text)}`);
+  const bytes = Math.round(Number(m[1]) * 1024 ** " kmgt".indexOf((m[2] || " ").toLowerCase()));
+  if (bytes < 2 ** 27) throw new Error("--mysql-buffer-pool must be at least 128M");
+  return bytes;
+}
+
 function parseScenarios(text: string): ScenarioName[] {
   const wanted = new Set<ScenarioName>();
   for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -115,6 +156,14 @@ function parseScenarios(text: string): ScenarioName[] {
     for (const m of matches) wanted.add(m);
   }
   return scenarioOrder.filter((s) => wanted.has(s));
+}
+
+function parseShardList(text: string): number[] {
+  const list = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((s) => !/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 64)) {
+    throw new Error("--cluster-shards takes shard counts 1-64, e.g. 1,2,4");
+  }
+  return list.map(Number);
 }
 
 /** Parses the command line (after `--`); throws with a one-line reason on a bad flag. */
@@ -131,7 +180,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "sustained", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-calibrate", "mysql-buffer-pool", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -153,7 +202,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const drainRate = one("drain-rate");
   const targetPid = one("target-pid");
   return {
-    scenarios: parseScenarios(one("scenarios") ?? scenarioOrder.join(",")),
+    scenarios: parseScenarios(one("scenarios") ?? defaultScenarios.join(",")),
     quick,
     durationMs: parseDuration(one("duration") ?? (quick ? "600ms" : "10s")),
     warmupMs: parseDuration(one("warmup") ?? (quick ? "200ms" : "2s")),
@@ -166,8 +215,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     drainBatch: int("drain-batch", 20),
     drainUsers: int("drain-users", quick ? 300 : 10_000),
     drainTimeoutMs: parseDuration(one("drain-timeout") ?? "20m"),
+    clusterShards: parseShardList(one("cluster-shards") ?? "1,2,4"),
     drainRate: drainRate === undefined ? undefined : int("drain-rate", 1),
     sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "3m")),
+    sustainedCalibrateMs: one("sustained-calibrate") === "0" ? 0 : parseDuration(one("sustained-calibrate") ?? (quick ? "1s" : "30s")),
+    mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), quick),
     overloadMs: parseDuration(one("overload") ?? (quick ? "2s" : "60s")),
     pipelineBatch: int("pipeline-batch", 20),
     cpuProf: one("cpu-prof") === "true",

@@ -12,11 +12,12 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { benchNames, setUp, tearDown, type Bench } from "./context.js";
 import { repoRoot } from "./lib/child-process.js";
-import { mysqlSettings } from "./lib/mysql-tools.js";
+import { mysqlSettings, resizeBufferPool, scalar } from "./lib/mysql-tools.js";
 import { infoNumber } from "./lib/redis-tools.js";
 import { ingestScenarios, parseOptions, scenarioOrder, usage, type BenchOptions, type ScenarioName } from "./options.js";
 import { computeRatios, formatTable } from "./report.js";
 import { newRow, type Row } from "./row.js";
+import { runClusterShardsScenario } from "./scenarios/cluster-shards.js";
 import { runDrainScenario } from "./scenarios/drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
 import { runPipelineScenarios } from "./scenarios/pipeline.js";
@@ -65,6 +66,8 @@ async function runScenario(bench: Bench, name: ScenarioName, pending: readonly S
       return runPipelineScenarios(bench, { sustained: true, overload: pending.includes("overload") });
     case "overload":
       return runPipelineScenarios(bench, { sustained: false, overload: true });
+    case "cluster-shards":
+      return runClusterShardsScenario(bench);
     default:
       throw new Error(`no runner for ${name}`);
   }
@@ -116,6 +119,16 @@ async function main(): Promise<number> {
     environment.git = gitState();
     environment.redisVersion = (await bench.redis.info("server")).match(/redis_version:(\S+)/)?.[1];
     environment.redisMaxmemory = await infoNumber(bench.redis, "memory", "maxmemory");
+    if (bench.pool && options.mysqlBufferPool !== undefined) {
+      // Recorded before it takes effect, so an interrupted resize is still undone.
+      const beforeBytes = await scalar(bench.pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
+      bench.bufferPool = { beforeBytes, requestedBytes: options.mysqlBufferPool, appliedBytes: options.mysqlBufferPool, resizeSeconds: 0, status: "" };
+      const change = await resizeBufferPool(bench.pool, options.mysqlBufferPool);
+      bench.bufferPool = change;
+      environment.mysqlBufferPool = change;
+      const mib = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
+      log(`bench: innodb_buffer_pool_size ${mib(change.beforeBytes)} -> ${mib(change.appliedBytes)} for the run (${change.resizeSeconds.toFixed(1)} s; restored at the end)`);
+    }
     if (bench.pool) environment.mysql = await mysqlSettings(bench.pool);
     const queue = [...scenarios];
     while (queue.length > 0 && !interrupted) {

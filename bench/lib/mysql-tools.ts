@@ -40,3 +40,38 @@ export async function mysqlPid(pool: Pool): Promise<number | undefined> {
 export async function estimatedRows(pool: Pool, database: string, table: string): Promise<number> {
   return scalar(pool, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", [database, table]);
 }
+
+/** What {@link resizeBufferPool} found and did. */
+export interface BufferPoolChange {
+  beforeBytes: number;
+  requestedBytes: number;
+  /** The size the server reports once the resize finished (it rounds to its chunk size). */
+  appliedBytes: number;
+  resizeSeconds: number;
+  status: string;
+}
+
+async function bufferPoolStatus(pool: Pool): Promise<string> {
+  const [rows] = await pool.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_resize_status'");
+  return String(rows[0]?.Value ?? "");
+}
+
+/**
+ * `SET GLOBAL innodb_buffer_pool_size` (MariaDB 10.2+ resizes online) and waits
+ * up to `timeoutMs` for the resize to finish. Needs SUPER (or BINLOG ADMIN).
+ */
+export async function resizeBufferPool(pool: Pool, bytes: number, timeoutMs = 60_000): Promise<BufferPoolChange> {
+  const beforeBytes = await scalar(pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
+  const started = performance.now();
+  if (beforeBytes !== bytes) await pool.query("SET GLOBAL innodb_buffer_pool_size = ?", [bytes]);
+  let status = await bufferPoolStatus(pool);
+  let appliedBytes = await scalar(pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
+  while (performance.now() - started < timeoutMs && beforeBytes !== bytes) {
+    // In progress: "Resizing buffer pool from ... to ...", "Withdrawing blocks...", and so on.
+    if (appliedBytes !== beforeBytes && (status === "" || /complet/i.test(status))) break;
+    await new Promise((r) => setTimeout(r, 200));
+    status = await bufferPoolStatus(pool);
+    appliedBytes = await scalar(pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
+  }
+  return { beforeBytes, requestedBytes: bytes, appliedBytes, resizeSeconds: (performance.now() - started) / 1000, status };
+}

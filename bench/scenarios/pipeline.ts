@@ -18,13 +18,23 @@ interface PipelineSample {
   redisUsedMb: number;
   gatewayRssMb: number;
   workerRssMb: number;
+  /** Events the worker stored in the last 10 s window, per second (every 10th sample). */
+  storedPerSec?: number;
+  /** 202-to-commit lag p50/p99 of the last 10 s window, seconds (worker histogram). */
+  lagP50s?: number;
+  lagP99s?: number;
 }
 
 function sampler(bench: Bench, worker: Child, started: number): { samples: PipelineSample[]; stop(): Promise<void> } {
   const samples: PipelineSample[] = [];
   const watch = bench.watch({ gw: bench.gatewayPid === undefined ? [] : [bench.gatewayPid], wk: [worker.pid] });
   let busy: Promise<void> = Promise.resolve();
+  const lagMetric = "playsmart_ingest_to_commit_lag_seconds";
+  let window: { at: number; scrape: Scrape } | undefined;
+  let ticks = 0;
   const take = async () => {
+    const windowEnds = ticks++ % 10 === 0;
+    const metrics = windowEnds ? await scrape(`${worker.url}/metrics`) : undefined;
     const [backlog, pending, used] = await Promise.all([
       streamLength(bench.redis, bench.streamKeys),
       pendingCount(bench.redis, bench.streamKeys, consumerGroup),
@@ -38,6 +48,17 @@ function sampler(bench: Bench, worker: Child, started: number): { samples: Pipel
       gatewayRssMb: watch.rssMb("gw"),
       workerRssMb: watch.rssMb("wk"),
     });
+    if (metrics && metrics.size > 0) {
+      const now = performance.now();
+      if (window) {
+        const last = samples.at(-1)!;
+        const hist = bucketDelta(buckets(metrics, lagMetric), buckets(window.scrape, lagMetric));
+        last.storedPerSec = Math.round(storedDelta(metrics, window.scrape) / ((now - window.at) / 1000));
+        last.lagP50s = round3(bucketQuantile(hist, 0.5));
+        last.lagP99s = round3(bucketQuantile(hist, 0.99));
+      }
+      window = { at: now, scrape: metrics };
+    }
   };
   busy = take();
   const timer = setInterval(() => (busy = busy.then(take, take)), 1000);
@@ -78,6 +99,29 @@ async function waitEmpty(bench: Bench, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+const round3 = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 1000) / 1000);
+
+/** Least-squares slope of `y` over `second`, per minute, of the second half of `samples`. */
+function slopePerMin(samples: readonly PipelineSample[], y: (s: PipelineSample) => number): number {
+  const half = samples.slice(Math.floor(samples.length / 2));
+  if (half.length < 2) return 0;
+  const mx = half.reduce((a, s) => a + s.second, 0) / half.length;
+  const my = half.reduce((a, s) => a + y(s), 0) / half.length;
+  let num = 0;
+  let den = 0;
+  for (const s of half) {
+    num += (s.second - mx) * (y(s) - my);
+    den += (s.second - mx) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 60;
+}
+
+/** Values of `y` at 0, 25, 50, 75 and 100% of the samples. */
+function quarters<T>(samples: readonly PipelineSample[], y: (s: PipelineSample) => T): T[] {
+  if (samples.length === 0) return [];
+  return [0, 0.25, 0.5, 0.75, 1].map((q) => y(samples[Math.min(samples.length - 1, Math.round(q * (samples.length - 1)))]!));
 }
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
@@ -175,9 +219,41 @@ function storedDelta(after: Scrape, before: Scrape): number {
   return total(after, "playsmart_drain_events_stored_total") - total(before, "playsmart_drain_events_stored_total");
 }
 
+/**
+ * What one worker drains on the tables as they are now, with the gateway under
+ * load: ingest offered at 1.5x `drainRate` for `ms` keeps the worker saturated
+ * (a backlog throughout), and the rate is the worker's stored-events counter
+ * over the window after its first 20% (the backlog builds then). The backlog
+ * is drained before the paced phase starts. Refusals at the backlog bound are
+ * expected here and not counted as errors.
+ */
+async function calibrate(bench: Bench, worker: Child, drainRate: number, ms: number) {
+  const job = pipelineJob(bench, drainRate * 1.5, ms);
+  const running = bench.load.run(job);
+  await new Promise((r) => setTimeout(r, ms * 0.2));
+  const from = { at: performance.now(), metrics: await scrape(`${worker.url}/metrics`) };
+  const result = await running;
+  const to = { at: performance.now(), metrics: await scrape(`${worker.url}/metrics`) };
+  const backlogAtEnd = await streamLength(bench.redis, bench.streamKeys);
+  const rate = storedDelta(to.metrics, from.metrics) / ((to.at - from.at) / 1000);
+  const drained = await waitEmpty(bench, 120_000);
+  return { rate, saturated: backlogAtEnd > 0, backlogAtEnd, offered: drainRate * 1.5, accepted: result.okEventsTotal, statuses: result.statuses, drained };
+}
+
 async function sustained(bench: Bench, worker: Child, drainRate: number): Promise<Row> {
-  const offered = drainRate * 0.8;
   const rowsBefore = await estimatedRows(bench.pool!, bench.database, "events");
+  let capacity = drainRate;
+  let capacityFrom = "drain-1w";
+  let calibration: Awaited<ReturnType<typeof calibrate>> | undefined;
+  if (bench.options.sustainedCalibrateMs > 0) {
+    calibration = await calibrate(bench, worker, drainRate, bench.options.sustainedCalibrateMs);
+    if (calibration.rate > 0) {
+      capacity = calibration.rate;
+      capacityFrom = `saturated drain on ~${(await estimatedRows(bench.pool!, bench.database, "events") / 1e6).toFixed(1)}M rows${calibration.saturated ? "" : ", not saturated: a lower bound"}`;
+    }
+  }
+  const offered = capacity * 0.8;
+  const rowsPaced = await estimatedRows(bench.pool!, bench.database, "events");
   const job = pipelineJob(bench, offered, bench.options.sustainedMs);
   const { result, usage, samples, before, startedAtMs } = await run(bench, worker, job);
   const drained = await waitEmpty(bench, Math.max(15_000, bench.options.sustainedMs / 2));
@@ -192,26 +268,62 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
   const slope = backlogSlopePerMin(samples, 0.5);
   const maxBacklog = Math.max(0, ...samples.map((s) => s.backlog));
   const stored = storedDelta(after, before);
+
+  // The soak's memory verdict: RSS over the second half, once warm, would grow
+  // less than 16 MB or 5% over the run's length (whichever is larger); falling is fine.
+  const memory = (name: "gatewayRssMb" | "workerRssMb") => {
+    const perMin = slopePerMin(samples, (s) => s[name]);
+    const values = samples.map((s) => s[name]).filter((v) => v > 0);
+    const end = values.at(-1) ?? 0;
+    const drift = (perMin * bench.options.sustainedMs) / 60_000;
+    return { at: quarters(samples, (s) => s[name]), max: Math.max(0, ...values), perMin: Math.round(perMin * 10) / 10, flat: drift < Math.max(16, end * 0.05) };
+  };
+  const gwMem = memory("gatewayRssMb");
+  const wkMem = memory("workerRssMb");
+  const windows = samples.filter((s) => s.lagP99s !== undefined);
+  const lagP99Windows = windows.map((s) => s.lagP99s!);
+  // Runs shorter than two windows (--quick) are judged on the whole run's p99.
+  const lateP99 = lagP99Windows.length >= 2 ? Math.max(...lagP99Windows.slice(Math.floor(lagP99Windows.length / 2))) : metricP99;
+  const lagBounded = lateP99 !== undefined && lateP99 < 2 && slope <= maxBacklogGrowth(offered, bench);
+  const num = (n: number) => Math.round(n).toLocaleString("en-US");
+  const fmtLag = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));
   row.notes.push(
-    `offered ${Math.round(offered).toLocaleString("en-US")} ev/s (80% of drain), lag p50/p99 ${sec(sample.p50Ms)}/${sec(sample.p99Ms)} s (rows; metric ${metricP50?.toFixed(2) ?? "-"}/${metricP99?.toFixed(2) ?? "-"} s)`,
-    `backlog max ${maxBacklog}, end ${samples.at(-1)?.backlog ?? "-"} entries, trend ${Math.round(slope)}/min`,
-    `gw/wk CPU ${Math.round(usage.gw?.cpuPct ?? 0)}/${Math.round(usage.wk?.cpuPct ?? 0)}%, events rows ~${(rowsBefore / 1e6).toFixed(2)}M -> ~${(rowsAfter / 1e6).toFixed(2)}M`,
+    `offered ${num(offered)} ev/s = 80% of ${num(capacity)} (${capacityFrom}; drain-1w ${num(drainRate)})`,
+    `lag p50/p99 ${sec(sample.p50Ms)}/${sec(sample.p99Ms)} s (rows; metric ${metricP50?.toFixed(2) ?? "-"}/${metricP99?.toFixed(2) ?? "-"} s), 10 s-window p99 at 0/25/50/75/100% ${quarters(windows, (s) => fmtLag(s.lagP99s)).join("/")} s`,
+    `backlog at 0/25/50/75/100% ${quarters(samples, (s) => s.backlog).join("/")} entries, max ${maxBacklog}, trend ${Math.round(slope)}/min (2nd half)`,
+    `RSS gw ${gwMem.at.join("/")} MB (${gwMem.perMin >= 0 ? "+" : ""}${gwMem.perMin} MB/min: ${gwMem.flat ? "flat" : "GROWING"}), wk ${wkMem.at.join("/")} MB (${wkMem.perMin >= 0 ? "+" : ""}${wkMem.perMin} MB/min: ${wkMem.flat ? "flat" : "GROWING"})`,
+    `soak ${Object.keys(row.errors).length === 0 && gwMem.flat && wkMem.flat && lagBounded ? "held" : "NOT held"}: errors ${Object.keys(row.errors).length === 0 ? 0 : JSON.stringify(row.errors)}, lag ${lagBounded ? "bounded" : "not bounded"}`,
+    `gw/wk CPU ${Math.round(usage.gw?.cpuPct ?? 0)}/${Math.round(usage.wk?.cpuPct ?? 0)}%, events rows ~${(rowsBefore / 1e6).toFixed(2)}M -> ~${(rowsPaced / 1e6).toFixed(2)}M (paced from) -> ~${(rowsAfter / 1e6).toFixed(2)}M`,
   );
+  if (calibration && !calibration.drained) row.failures.push("the calibration's backlog did not drain");
   if (!drained) row.failures.push("backlog not drained after the load stopped");
   else if (stored !== result.okEventsTotal) row.failures.push(`accepted ${result.okEventsTotal} events, stored ${stored}`);
   if (Object.keys(row.errors).length > 0) row.failures.push(`requests failed: ${JSON.stringify(row.errors)}`);
   row.details = {
     ...row.details,
     offeredEventsPerSec: offered,
+    capacityEventsPerSec: capacity,
+    capacityFrom,
+    drain1wEventsPerSec: drainRate,
+    calibration,
     acceptedEvents: result.okEventsTotal,
     storedEvents: stored,
     lagSampleMs: sample,
     lagMetricSeconds: { p50: metricP50, p99: metricP99 },
     backlogSlopePerMin: slope,
-    eventsRows: { before: rowsBefore, after: rowsAfter },
+    soak: { errors: row.errors, gatewayRss: gwMem, workerRss: wkMem, lagBounded },
+    eventsRows: { before: rowsBefore, pacedFrom: rowsPaced, after: rowsAfter },
     samples,
   };
   return row;
+}
+
+/**
+ * Backlog growth (entries/min over the second half) still counted as none:
+ * the noise of a paced load, 1% of the offered entries.
+ */
+function maxBacklogGrowth(offered: number, bench: Bench): number {
+  return Math.max(50, (offered / bench.options.pipelineBatch) * 60 * 0.01);
 }
 
 async function overload(bench: Bench, worker: Child, drainRate: number): Promise<Row> {

@@ -6,28 +6,16 @@
  * app verifies.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { RetryInfoSchema } from "../../../gen/playsmart/common/v1/errors_pb.js";
 import { IngestService } from "../../../gen/playsmart/ingest/v1/ingest_pb.js";
+import { freePort } from "../../helpers/free-port.js";
 import { createDynamicClient, grpc, grpcErrorOf, statusDetailsOf, type DynamicClient } from "../../helpers/grpc-client.js";
 import { registerPlayer, startTestApp, type TestApp, type TestPlayer } from "../../helpers/start-app.js";
 
 const name = "rpc_redis_down";
-
-/** A TCP port on 127.0.0.1 nobody listens on (bound, then released). */
-function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const event = { type: "AppOpen", timestamp: "2026-11-26T09:15:00Z" };
 
@@ -40,7 +28,8 @@ describe("ingest with Redis down", function () {
   before(async function () {
     healthy = await startTestApp({ name });
     player = await registerPlayer(healthy.url);
-    dead = await startTestApp({ name, env: { REDIS_URL: `redis://127.0.0.1:${await deadPort()}` } });
+    dead = await startTestApp({ name, env: { // A port bound and released again: nobody listens on it.
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
     grpcClient = createDynamicClient(dead.url, "playsmart/ingest/v1/ingest.proto", "playsmart.ingest.v1.IngestService");
   });
 

@@ -79,6 +79,7 @@ const decodeJson = (bytes: Uint8Array) => () => {
 function expectedForEnvelopes(body: Buffer, callerUserId: string, encoding: string | undefined, web: boolean): number[] {
   const messages: Buffer[] = [];
   let pos = 0;
+  let afterTrailer = false;
   while (pos < body.length) {
     if (body.length - pos < 5) return [GrpcCode.INVALID_ARGUMENT];
     const flags = body[pos]!;
@@ -87,7 +88,13 @@ function expectedForEnvelopes(body: Buffer, callerUserId: string, encoding: stri
     if (pos + 5 + size > body.length) return [GrpcCode.INVALID_ARGUMENT];
     let payload = body.subarray(pos + 5, pos + 5 + size);
     pos += 5 + size;
-    if (web && flags & 0x80) break; // gRPC-Web: a trailer frame ends the stream
+    if (web && flags & 0x80) {
+      // gRPC-Web: a trailer frame ends the stream. Bytes after it are garbage
+      // that connect goes on reading as frames; a client error either way, and
+      // a garbage length over the limit reads as resource_exhausted.
+      afterTrailer = pos < body.length;
+      break;
+    }
     if (flags & 1) {
       // A compressed message without a usable grpc-encoding is the client's
       // error: invalid_argument (connect's own doc comment says so too).
@@ -102,6 +109,7 @@ function expectedForEnvelopes(body: Buffer, callerUserId: string, encoding: stri
   }
   // A unary call needs exactly one message: a protocol error of the client
   // (connect-node says unimplemented; invalid_argument is as good).
+  if (afterTrailer) return [GrpcCode.UNIMPLEMENTED, GrpcCode.INVALID_ARGUMENT, GrpcCode.RESOURCE_EXHAUSTED];
   if (messages.length !== 1) return [GrpcCode.UNIMPLEMENTED, GrpcCode.INVALID_ARGUMENT];
   return expectedForMessage(decodeBinary(messages[0]!), callerUserId);
 }

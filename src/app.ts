@@ -25,7 +25,7 @@ import { createAuthService } from "./server/auth-service.js";
 import { createAuthInterceptor, createErrorInterceptor } from "./server/connect-interceptors.js";
 import { withGrpcTrailersOnly } from "./server/grpc-trailers-only.js";
 import { createHealthService } from "./server/health-service.js";
-import { createIngestService } from "./server/ingest-service.js";
+import { createIngestService, ingestWireRpc } from "./server/ingest-service.js";
 import { createObservedHandler } from "./server/observed-handler.js";
 import { createOnePortServer } from "./server/one-port-server.js";
 import { createReflectionServices } from "./server/reflection-service.js";
@@ -186,6 +186,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) } as never,
     noStorePrefixes: ["/playsmart.auth.v1.AuthService/"],
     captureRawPaths: [`/${IngestService.typeName}/${IngestService.method.ingestEvents.name}`],
+    binaryRpcs: gateway ? [ingestWireRpc(gateway.ingest)] : [],
   });
   const served = [...services, Health, ...(reflection ? [ReflectionV1, ReflectionV1alpha] : [])];
   const rpcPaths = served.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));

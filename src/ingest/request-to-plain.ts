@@ -1,11 +1,13 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { IngestEventsRequest } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
+import type { MeasuredCustomdata } from "./measured-customdata.js";
 
 /** One event in the plain shape of the JSON contract. */
 export interface PlainIngestEvent {
   type: string;
   timestamp: string;
-  customdata: JsonObject | undefined;
+  /** The decoded object, or its measure when a binary request was scanned on the wire. */
+  customdata: JsonObject | MeasuredCustomdata | undefined;
   customEventName: string;
   event_id: string;
 }

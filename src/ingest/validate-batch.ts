@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { ValidationError, type Violation } from "../errors.js";
 import { customdataProblem, defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { isEventType, type EventType } from "./event-types.js";
+import { MeasuredCustomdata } from "./measured-customdata.js";
 import { gameIdProblem } from "./game-id.js";
 import { parseTimestamp, type ClientInstant } from "./timestamp.js";
 
@@ -139,7 +140,11 @@ function readEvent(raw: unknown, index: number, violations: Violation[], limits:
   }
 
   const customdata = raw.customdata ?? undefined;
-  if (customdata !== undefined && !isPlainObject(customdata)) {
+  if (customdata instanceof MeasuredCustomdata) {
+    // A binary request's Struct, measured on the wire instead of decoded.
+    const problem = customdata.problem(limits);
+    if (problem) bad(violations, index, "customdata", problem);
+  } else if (customdata !== undefined && !isPlainObject(customdata)) {
     bad(violations, index, "customdata", `must be a JSON object, got ${Array.isArray(customdata) ? "an array" : typeof customdata}`);
   } else if (customdata !== undefined) {
     const problem = customdataProblem(customdata, limits);

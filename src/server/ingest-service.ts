@@ -1,12 +1,15 @@
-import { toBinary } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { IngestEventsRequestSchema, type IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
-import { principalOf, requirePlayer } from "../auth/principal.js";
+import { principalKey, principalOf, requirePlayer } from "../auth/principal.js";
+import { scanEvents, scanRequest } from "../ingest/event-wire-scanner.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
+import { createIngestWireMethod, type WireIngestEventsRequest } from "./ingest-wire-schema.js";
+import type { BinaryRpc } from "./rpc-adapter.js";
 import { rawMessageKey } from "./raw-request.js";
 
-/** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web. */
+/** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web (JSON requests take this one). */
 export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof IngestService> {
   return {
     async ingestEvents(req, ctx) {
@@ -22,4 +25,41 @@ export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof I
       return { batchId: accepted.batchId, accepted: accepted.accepted };
     },
   };
+}
+
+/** The response of {@link createIngestWireHandler}: an `IngestEventsResponse`. */
+export type IngestEventsAnswer = { batchId: string; accepted: number };
+
+/**
+ * `IngestEvents` for binary requests, decoded with the wire view of
+ * `ingest-wire-schema.ts`: each event is read by the wire scanner, which checks
+ * customdata without building it. Same contract as {@link createIngestService}.
+ */
+export function createIngestWireHandler(
+  ingest: IngestBatches,
+  requestSchema: DescMessage,
+): (message: Message, ctx: Pick<HandlerContext, "values">) => Promise<IngestEventsAnswer> {
+  return async (message, ctx) => {
+    // The router decodes with requestSchema, the wire view: this shape.
+    const req = message as WireIngestEventsRequest;
+    const userId = requirePlayer(ctx.values.get(principalKey));
+    const raw = ctx.values.get(rawMessageKey)?.message;
+    // The client's bytes are scanned whole when the adapter kept them (always on
+    // the gRPC fast path, which leaves `message` undecoded).
+    const body = raw?.format === "pb" ? scanRequest(raw.bytes) : { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events) };
+    const accepted = await ingest.accept(userId, {
+      body,
+      format: "pb",
+      // Without the client's bytes (a compressed call) the events are written
+      // back as they came: bytes and Event share one encoding.
+      encoded: () => raw?.bytes ?? Buffer.from(toBinary(requestSchema, req)),
+    });
+    return { batchId: accepted.batchId, accepted: accepted.accepted };
+  };
+}
+
+/** The binary IngestEvents method for rpc-adapter's `binaryRpcs`: wire view and handler. */
+export function ingestWireRpc(ingest: IngestBatches): BinaryRpc {
+  const method = createIngestWireMethod();
+  return { method, implementation: createIngestWireHandler(ingest, method.input), readsRawMessage: true };
 }

@@ -8,6 +8,11 @@ import type { HttpTimeouts, TlsFiles } from "../config.js";
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/** Receive window of each HTTP/2 stream: a whole default-limit (1 MiB) request body. */
+const h2StreamWindow = 1024 * 1024;
+/** Receive window of each HTTP/2 connection, shared by its streams. */
+const h2SessionWindow = 8 * 1024 * 1024;
+
 /** A request handler that serves both HTTP/1.1 and HTTP/2 (compat API) requests. */
 export type DualHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -51,7 +56,12 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
     },
     handler,
   );
-  const h2 = http2.createServer({}, handler);
+  // HTTP/2 starts every stream and the connection at a 64 KB window. A gRPC
+  // client multiplexes many ~35 KB batches on one session, so with the defaults
+  // they queue behind WINDOW_UPDATEs (one round trip per 64 KB for the whole
+  // session). Larger windows let a session's calls arrive at once; node reads
+  // each stream as it arrives, so they bound buffering rather than add to it.
+  const h2 = http2.createServer({ settings: { initialWindowSize: h2StreamWindow } }, handler);
   // Sessions with no stream activity for this long are closed (the default
   // 'timeout' behaviour of an http2 server with no listener is to destroy them).
   h2.setTimeout(timeouts.idleTimeoutMs);
@@ -68,6 +78,8 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
+    // The connection window is not a SETTINGS value: it grows by WINDOW_UPDATE.
+    session.setLocalWindowSize(h2SessionWindow);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });

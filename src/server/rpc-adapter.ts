@@ -6,7 +6,10 @@ import {
   universalResponseToNodeResponse,
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
-import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { createGrpcUnaryFastPath, type GrpcUnaryFastPath, type UnaryImplementation } from "./grpc-unary-fast-path.js";
 import { captureRawMessage, rawMessageKey, type RawMessageHolder } from "./raw-request.js";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -22,6 +25,31 @@ export interface RpcAdapterOptions extends ConnectRouterOptions {
   noStorePrefixes?: string[];
   /** RPC paths whose raw request message is kept for the handler (see raw-request.ts). */
   captureRawPaths?: string[];
+  /**
+   * Methods that take binary requests (Connect `application/proto`, gRPC and
+   * gRPC-Web) with an implementation of their own, for methods served with a
+   * wire view of their request schema (see ingest-wire-schema.ts). JSON requests
+   * to the same paths keep `routes` and the real schema. Plain gRPC calls to
+   * them skip connect's pipeline (grpc-unary-fast-path.ts).
+   */
+  binaryRpcs?: BinaryRpc[];
+}
+
+/** A unary method served by its own implementation for binary requests. */
+export interface BinaryRpc {
+  method: DescMethodUnary<DescMessage, DescMessage>;
+  implementation: UnaryImplementation;
+  /** The implementation reads the request from `rawMessageKey` when set: the fast path does not decode it. */
+  readsRawMessage?: boolean;
+}
+
+/** Content types whose body is a binary Protobuf message (parameters stripped, lower case). */
+const binaryContentTypes = new Set(["application/proto", "application/grpc", "application/grpc+proto", "application/grpc-web", "application/grpc-web+proto"]);
+
+function isBinary(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(";");
+  return binaryContentTypes.has((semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase());
 }
 
 /**
@@ -37,17 +65,24 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
   options.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  let binaryPaths: Map<string, UniversalHandler> | undefined;
+  const fastPaths = new Map<string, GrpcUnaryFastPath>();
+  if (options.binaryRpcs && options.binaryRpcs.length > 0) {
+    const binaryRouter = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
+    for (const rpc of options.binaryRpcs) {
+      binaryRouter.rpc(rpc.method, rpc.implementation as never);
+      fastPaths.set(
+        `/${rpc.method.parent.typeName}/${rpc.method.name}`,
+        createGrpcUnaryFastPath({ ...rpc, interceptors: options.interceptors ?? [], readMaxBytes: options.readMaxBytes ?? 0xffffffff }),
+      );
+    }
+    binaryPaths = new Map(binaryRouter.handlers.map((h) => [h.requestPath, h]));
+  }
   const noStore = options.noStorePrefixes ?? [];
   const capture = new Set(options.captureRawPaths ?? []);
-  return (req, res) => {
-    const path = req.url?.split("?", 1)[0] ?? "";
-    const handler = paths.get(path);
-    if (!handler) {
-      options.fallback(req, res);
-      return;
-    }
-    const values = options.contextValues(req);
+  const run = (handler: UniversalHandler, path: string, req: NodeReq, res: NodeRes, values: ContextValues, body?: AsyncIterable<Uint8Array>) => {
     const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    if (body !== undefined) uReq.body = body;
     if (capture.has(path) && isByteStream(uReq.body)) {
       const holder: RawMessageHolder = {};
       values.set(rawMessageKey, holder);
@@ -62,6 +97,22 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
         if (ConnectError.from(reason).code === Code.Aborted) return;
         res.destroy();
       });
+  };
+  return (req, res) => {
+    const path = req.url?.split("?", 1)[0] ?? "";
+    const binary = binaryPaths !== undefined && isBinary(req.headers["content-type"]);
+    const handler = (binary ? binaryPaths!.get(path) : undefined) ?? paths.get(path);
+    if (!handler) {
+      options.fallback(req, res);
+      return;
+    }
+    const values = options.contextValues(req);
+    const fast = binary && req.httpVersionMajor === 2 ? fastPaths.get(path) : undefined;
+    if (fast) {
+      fast(req as Http2ServerRequest, res as Http2ServerResponse, values, (body) => run(handler, path, req, res, values, body));
+      return;
+    }
+    run(handler, path, req, res, values);
   };
 }
 

@@ -1,0 +1,194 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type Message, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { rawMessageKey } from "./raw-request.js";
+
+/** A unary method implementation that needs only the call's context values. */
+export type UnaryImplementation = (message: Message, ctx: { values: ContextValues }) => Promise<MessageInitShape<DescMessage>>;
+
+/** Options of {@link createGrpcUnaryFastPath}. */
+export interface GrpcUnaryFastPathOptions {
+  method: DescMethodUnary<DescMessage, DescMessage>;
+  implementation: UnaryImplementation;
+  /** The router's interceptors, run in the same order around the implementation. */
+  interceptors: readonly Interceptor[];
+  /** Largest request message (the router's readMaxBytes). */
+  readMaxBytes: number;
+  /**
+   * The implementation reads the request from `rawMessageKey` itself: the
+   * message it gets is left empty instead of being decoded first. A malformed
+   * message is then refused by the implementation, after the interceptors (an
+   * unauthenticated caller learns `unauthenticated`, as over REST), where
+   * connect would refuse it before them.
+   */
+  readsRawMessage?: boolean;
+}
+
+/**
+ * Serves a plain call, or hands it to connect: `fallback` gets the body when
+ * some of it was already read (connect must read that instead of the request),
+ * or nothing when connect can read the request itself.
+ */
+export type GrpcUnaryFastPath = (
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  values: ContextValues,
+  fallback: (body?: AsyncIterable<Uint8Array>) => void,
+) => void;
+
+// A signal that never fires: the call is not cancelled by a deadline here (a
+// call with grpc-timeout goes through connect), and a reset stream ends the
+// response anyway.
+const neverAborted = new AbortController().signal;
+
+/**
+ * One unary gRPC method without connect's stream pipeline, for the common call:
+ * HTTP/2, `application/grpc` or `application/grpc+proto`, no compression, no
+ * `grpc-timeout`, one uncompressed message within the size limit. That call's
+ * answer is the same as connect's (same interceptors, same status trailers,
+ * Trailers-Only errors; see `readsRawMessage` for the one difference); anything
+ * else goes to connect unchanged. connect's
+ * generic handler (async iterables per message, an AbortController and its
+ * DOMException per call, header conversions) costs a 200-event ingest call about
+ * as much CPU as validating it.
+ */
+export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): GrpcUnaryFastPath {
+  const { method, implementation, readMaxBytes, readsRawMessage } = options;
+  const url = `/${method.parent.typeName}/${method.name}`;
+  // The chain is built once: the innermost call runs the implementation.
+  let chain = async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const out = await implementation(req.message, { values: req.contextValues });
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: new Headers(),
+      trailer: new Headers(),
+      message: create(method.output, out),
+    };
+  };
+  for (const interceptor of [...options.interceptors].reverse()) chain = interceptor(chain as never) as typeof chain;
+
+  return (req, res, values, fallback) => {
+    if (!isPlainCall(req.headers)) {
+      fallback();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let handedOver = false;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      // Too large for one message: connect answers it, reading the rest itself.
+      if (size > readMaxBytes + 5) handOver();
+    };
+    const handOver = () => {
+      handedOver = true;
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.pause();
+      fallback(prepend(chunks, req));
+    };
+    const onEnd = () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Exactly one uncompressed message, whole: anything else is connect's.
+      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+        fallback(once(body));
+        return;
+      }
+      void serve(body.subarray(5), req, res, values);
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", () => {
+      if (!handedOver) res.destroy();
+    });
+  };
+
+  async function serve(bytes: Buffer, req: Http2ServerRequest, res: Http2ServerResponse, values: ContextValues): Promise<void> {
+    let status: ConnectError | undefined;
+    let answer: Uint8Array | undefined;
+    const head: Record<string, string> = { "content-type": "application/grpc+proto" };
+    const trailer: Record<string, string> = {};
+    try {
+      let message: Message;
+      if (readsRawMessage) message = create(method.input);
+      else {
+        try {
+          message = fromBinary(method.input, bytes);
+        } catch {
+          // As rpc-adapter.ts words connect's own decode failure.
+          throw new ConnectError("the request body could not be decoded", Code.InvalidArgument);
+        }
+      }
+      values.set(rawMessageKey, { message: { format: "pb", bytes } });
+      const response = await chain({
+        stream: false,
+        service: method.parent,
+        method,
+        requestMethod: "POST",
+        url,
+        signal: neverAborted,
+        header: headersOf(req.headers),
+        contextValues: values,
+        message,
+      });
+      answer = toBinary(method.output, response.message);
+      // What an interceptor added to the answer, as connect would send it.
+      response.header.forEach((value, key) => {
+        head[key] = value;
+      });
+      response.trailer.forEach((value, key) => {
+        trailer[key] = value;
+      });
+    } catch (err) {
+      status = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    }
+    if (res.destroyed || res.writableEnded) return;
+    setTrailerStatus(new Headers(), status).forEach((value, key) => {
+      trailer[key] = value;
+    });
+    res.writeHead(200, head);
+    res.addTrailers(trailer);
+    if (answer === undefined) {
+      // No message: withGrpcTrailersOnly folds status and headers into one frame.
+      res.end();
+      return;
+    }
+    const envelope = Buffer.allocUnsafe(5 + answer.length);
+    envelope[0] = 0;
+    envelope.writeUInt32BE(answer.length, 1);
+    envelope.set(answer, 5);
+    res.end(envelope);
+  }
+}
+
+function isPlainCall(h: IncomingHttpHeaders): boolean {
+  const ct = h["content-type"];
+  if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
+  const encoding = h["grpc-encoding"];
+  return (encoding === undefined || encoding === "identity") && h["grpc-timeout"] === undefined;
+}
+
+function headersOf(h: IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const key in h) {
+    if (key.charCodeAt(0) === 58) continue; // ':' pseudo-headers
+    const v = h[key];
+    if (typeof v === "string") out.set(key, v);
+    else if (Array.isArray(v)) for (const item of v) out.append(key, item);
+  }
+  return out;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+async function* prepend(chunks: Buffer[], rest: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  yield* chunks;
+  yield* rest;
+}

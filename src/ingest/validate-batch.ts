@@ -4,7 +4,7 @@ import { customdataProblem, defaultCustomdataLimits, type CustomdataLimits } fro
 import { isEventType, type EventType } from "./event-types.js";
 import { MeasuredCustomdata } from "./measured-customdata.js";
 import { gameIdProblem } from "./game-id.js";
-import { parseTimestamp, type ClientInstant } from "./timestamp.js";
+import { parseTimestamp, timestampProblem, type ClientInstant } from "./timestamp.js";
 
 /** Most events one batch may carry. */
 export const maxEventsPerBatch = 200;
@@ -60,6 +60,13 @@ export function peekUserId(body: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/** What the gateway needs to know of a valid batch. */
+export interface BatchSummary {
+  userId: string;
+  gameId: string;
+  eventCount: number;
+}
+
 /**
  * Checks a decoded request body (a `JSON.parse` result, or a generated message
  * turned into the same plain shape) against every rule of the contract. Collects
@@ -68,6 +75,23 @@ export function peekUserId(body: unknown): string | undefined {
  * @throws ValidationError listing each bad field with its event index.
  */
 export function validateBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits): IngestBatch {
+  const events: IngestEvent[] = [];
+  const summary = walkBatch(body, limits, events);
+  return { userId: summary.userId, gameId: summary.gameId, events };
+}
+
+/**
+ * The same verdict as {@link validateBatch}, for the gateway, which forwards the
+ * body as received: nothing is built per event, so a batch costs its checks only.
+ *
+ * @throws ValidationError listing each bad field with its event index.
+ */
+export function checkBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits): BatchSummary {
+  return walkBatch(body, limits, undefined);
+}
+
+// `out` receives the events in domain terms, or is undefined to only check them.
+function walkBatch(body: unknown, limits: CustomdataLimits, out: IngestEvent[] | undefined): BatchSummary {
   const violations: Violation[] = [];
   const top = (field: string, reason: string) => violations.push({ index: -1, field, reason });
   if (!isPlainObject(body)) {
@@ -86,29 +110,19 @@ export function validateBatch(body: unknown, limits: CustomdataLimits = defaultC
   }
 
   const rawEvents = body.events;
-  const events: IngestEvent[] = [];
+  let eventCount = 0;
   if (!Array.isArray(rawEvents)) {
     top("events", "is required and must be an array of 1 to 200 events");
   } else if (rawEvents.length < 1 || rawEvents.length > maxEventsPerBatch) {
     top("events", `must hold 1 to ${maxEventsPerBatch} events, got ${rawEvents.length}`);
   } else {
     const seenIds = new Set<string>();
-    for (let i = 0; i < rawEvents.length; i++) {
-      const event = readEvent(rawEvents[i], i, violations, limits);
-      if (event === undefined) continue;
-      if (event.eventId !== undefined) {
-        if (seenIds.has(event.eventId)) {
-          violations.push({ index: i, field: "event_id", reason: "appears twice in this batch" });
-          continue;
-        }
-        seenIds.add(event.eventId);
-      }
-      events.push(event);
-    }
+    for (let i = 0; i < rawEvents.length; i++) readEvent(rawEvents[i], i, violations, limits, seenIds, out);
+    eventCount = rawEvents.length;
   }
 
   if (violations.length > 0) throw new ValidationError(violations);
-  return { userId: userId as string, gameId: gameId as string, events };
+  return { userId: userId as string, gameId: gameId as string, eventCount };
 }
 
 // No closure per event: this runs 200 times per batch, and each closure costs
@@ -117,10 +131,17 @@ function bad(violations: Violation[], index: number, field: string, reason: stri
   violations.push({ index, field, reason });
 }
 
-function readEvent(raw: unknown, index: number, violations: Violation[], limits: CustomdataLimits): IngestEvent | undefined {
+function readEvent(
+  raw: unknown,
+  index: number,
+  violations: Violation[],
+  limits: CustomdataLimits,
+  seenIds: Set<string>,
+  out: IngestEvent[] | undefined,
+): void {
   if (!isPlainObject(raw)) {
     bad(violations, index, "event", "must be a JSON object");
-    return undefined;
+    return;
   }
   const before = violations.length;
 
@@ -133,6 +154,9 @@ function readEvent(raw: unknown, index: number, violations: Violation[], limits:
   let instant: ClientInstant | undefined;
   if (typeof timestamp !== "string") {
     bad(violations, index, "timestamp", "is required and must be an ISO 8601 string with an offset");
+  } else if (out === undefined) {
+    const problem = timestampProblem(timestamp);
+    if (problem !== undefined) bad(violations, index, "timestamp", problem);
   } else {
     const parsed = parseTimestamp(timestamp);
     if (typeof parsed === "string") bad(violations, index, "timestamp", parsed);
@@ -178,13 +202,20 @@ function readEvent(raw: unknown, index: number, violations: Violation[], limits:
     else eventId = id;
   }
 
-  if (violations.length > before) return undefined;
-  return {
+  if (violations.length > before) return;
+  if (eventId !== undefined) {
+    if (seenIds.has(eventId)) {
+      bad(violations, index, "event_id", "appears twice in this batch");
+      return;
+    }
+    seenIds.add(eventId);
+  }
+  out?.push({
     type: type as EventType,
     timestamp: timestamp as string,
     instant: instant as ClientInstant,
     customdata: customdata as JsonObject | undefined,
     customEventName,
     eventId,
-  };
+  });
 }

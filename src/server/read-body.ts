@@ -14,15 +14,49 @@ const gunzipAsync = promisify(gunzip);
 export async function readBody(req: IncomingMessage | Http2ServerRequest, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
-    chunks.push(chunk);
-  }
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  return decode(body, req.headers["content-encoding"], limitBytes);
+  return decode(await collect(req, limitBytes), req.headers["content-encoding"], limitBytes);
+}
+
+// 'data' events rather than `for await`: the async iterator costs a promise and
+// a generator step per chunk, on every ingest request.
+function collect(req: IncomingMessage | Http2ServerRequest, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        done();
+        // Stop reading: the rest of an oversized upload is never buffered.
+        req.pause();
+        reject(new PayloadTooLargeError(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => {
+      done();
+      reject(Object.assign(new Error("the request was aborted before its body was complete"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    };
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
 }
 
 /**

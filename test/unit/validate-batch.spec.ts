@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ValidationError, type Violation } from "../../src/errors.js";
 import { eventTypes } from "../../src/ingest/event-types.js";
-import { validateBatch } from "../../src/ingest/validate-batch.js";
+import { checkBatch, validateBatch } from "../../src/ingest/validate-batch.js";
 
 const ts = "2026-11-26T09:15:00Z";
 const batch = (events: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -174,3 +174,38 @@ function violations2(body: unknown, limits?: { maxDepth: number; maxBytes: numbe
   }
   assert.fail("expected a ValidationError");
 }
+
+describe("checkBatch", () => {
+  // The gateway checks with checkBatch and the worker with validateBatch: one
+  // verdict, or a batch the gateway accepted could be refused downstream.
+  const verdict = (f: (body: unknown) => unknown, body: unknown) => {
+    try {
+      f(body);
+      return "ok";
+    } catch (err) {
+      assert.ok(err instanceof ValidationError);
+      return JSON.stringify(err.violations);
+    }
+  };
+
+  it("gives validateBatch's verdict and count", () => {
+    const events = [
+      { type: "AppOpen", timestamp: ts, event_id: "a" },
+      { type: "Custom", timestamp: "2026-11-26T09:15:00.5-03:00", customEventName: "x", eventId: "b", customdata: { k: [1, { z: null }] } },
+      { type: "LevelCompleted", timestamp: ts },
+    ];
+    assert.deepEqual(checkBatch(batch(events)), { userId: "u-1", gameId: "com.example.mygame", eventCount: 3 });
+    const bad = [
+      batch([{ type: "AppOpen", timestamp: "2026-02-30T00:00:00Z" }]),
+      batch([{ type: "AppOpen", timestamp: ts, event_id: "a" }, { type: "GameEnd", timestamp: ts, event_id: "a" }]),
+      batch([{ type: "Nope", timestamp: "1969-12-31T23:59:59Z", event_id: "\u0001" }, { type: "Custom", timestamp: ts }]),
+      batch([]),
+      { events: [{}] },
+      "text",
+    ];
+    for (const body of [batch(events), ...bad]) {
+      assert.equal(verdict(checkBatch, body), verdict(validateBatch, body));
+    }
+    assert.notEqual(verdict(checkBatch, bad[0]), "ok");
+  });
+});

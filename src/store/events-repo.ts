@@ -1,5 +1,5 @@
-import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { chunkRows, rowPlaceholders, type Db } from "./sql-values.js";
+import { escape, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
+import { chunkRows, type Db } from "./sql-values.js";
 
 /** One row of `events`, ready to insert. */
 export interface EventRow {
@@ -35,47 +35,93 @@ export function eventKeyString(key: EventKey): string {
   return `${key.userId}\u0000${key.gameId}\u0000${key.eventId}`;
 }
 
-const insertColumns =
-  "(user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at)";
-const insertRowSql = "(?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3))";
+const insertHead =
+  "INSERT INTO events (user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at) VALUES ";
+// An event stored already is skipped by `ON DUPLICATE KEY UPDATE` (a no-op
+// update, counted 0 as the pool runs without FOUND_ROWS), not by INSERT IGNORE:
+// IGNORE would also skip, with a mere warning, a row MySQL refuses for another
+// reason, and the event would be lost silently.
+const insertTail = " ON DUPLICATE KEY UPDATE event_id = event_id";
 // A few thousand rows or ~2 MiB per statement: big enough to amortise round
 // trips, far below max_allowed_packet (16 MiB by default).
 const maxRowsPerInsert = 2000;
 const maxBytesPerInsert = 2 * 1024 * 1024;
 
-function rowBytes(row: EventRow): number {
-  return 160 + row.userId.length + row.gameId.length + row.eventId.length + (row.customdata?.length ?? 0);
+/**
+ * The INSERT statements of a set of events, as finished SQL text: building them
+ * (escaping some 10 values per event) costs about as much JavaScript as the
+ * rest of a transaction, so the worker builds them for its next read while the
+ * current transaction runs.
+ */
+export interface EventInserts {
+  /** Rows the statements insert. */
+  rows: number;
+  statements: string[];
 }
 
+/** Options of {@link formatEventInserts}. */
+export interface FormatEventInsertsOptions {
+  /**
+   * Called every few hundred rows; awaiting it lets the caller yield to the
+   * event loop so a transaction in flight is not held up by the formatting.
+   */
+  pause?: () => Promise<void>;
+}
+
+const rowsPerPause = 256;
+
 /**
- * Inserts events and returns how many were new. An event stored already is
- * skipped by `ON DUPLICATE KEY UPDATE` (a no-op update, counted 0 as the pool
- * runs without FOUND_ROWS), not by INSERT IGNORE: IGNORE would also skip, with
- * a mere warning, a row MySQL refuses for another reason, and the event would be
- * lost silently. Rows are written in key order so concurrent transactions take
- * row locks in one order.
+ * Formats the statements that insert `rows`, in key order (so concurrent
+ * transactions take the unique key's row locks in one order) and chunked below
+ * `max_allowed_packet`. Values are escaped by mysql2's own `escape`, exactly as
+ * `query(sql, values)` would, so no value is ever spliced in raw.
  */
-export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<number> {
+export async function formatEventInserts(rows: readonly EventRow[], options: FormatEventInsertsOptions = {}): Promise<EventInserts> {
   const sorted = [...rows].sort(compareEventKeys);
-  let stored = 0;
-  for (const chunk of chunkRows(sorted, maxRowsPerInsert, maxBytesPerInsert, rowBytes)) {
-    const values: unknown[] = [];
-    for (const r of chunk) {
-      values.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt);
+  const statements: string[] = [];
+  let tuples: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (options.pause && i > 0 && i % rowsPerPause === 0) await options.pause();
+    const tuple = rowTuple(sorted[i]!);
+    if (tuples.length > 0 && (tuples.length >= maxRowsPerInsert || bytes + tuple.length > maxBytesPerInsert)) {
+      statements.push(insertHead + tuples.join(",") + insertTail);
+      tuples = [];
+      bytes = 0;
     }
-    const [result] = await db.query<ResultSetHeader>(
-      `INSERT INTO events ${insertColumns} VALUES ${rowPlaceholders(chunk.length, 10, insertRowSql)} ON DUPLICATE KEY UPDATE event_id = event_id`,
-      values,
-    );
+    tuples.push(tuple);
+    bytes += tuple.length;
+  }
+  if (tuples.length > 0) statements.push(insertHead + tuples.join(",") + insertTail);
+  return { rows: sorted.length, statements };
+}
+
+function rowTuple(r: EventRow): string {
+  return (
+    `(${escape(r.userId)},${escape(r.gameId)},${escape(r.eventId)},${escape(r.type)},${escape(r.customEventName)},` +
+    `${escape(r.occurredAt)},${escape(r.utcOffsetMin)},${escape(r.customdata)},${escape(r.batchId)},${escape(r.receivedAt)},UTC_TIMESTAMP(3))`
+  );
+}
+
+/** Runs statements made by {@link formatEventInserts}; returns how many rows were new. */
+export async function runEventInserts(db: Db, inserts: EventInserts): Promise<number> {
+  let stored = 0;
+  for (const sql of inserts.statements) {
+    const [result] = await db.query<ResultSetHeader>(sql);
     stored += result.affectedRows;
   }
   return stored;
 }
 
+/** Inserts events, skipping the ones stored already, and returns how many were new. */
+export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<number> {
+  return runEventInserts(db, await formatEventInserts(rows));
+}
+
 /** Which of `keys` are stored already, as {@link eventKeyString}s. */
 export async function findStoredEvents(db: Db, keys: readonly EventKey[]): Promise<Set<string>> {
   const found = new Set<string>();
-  // Grouped by (user, game) so each group is one index range on the primary key.
+  // Grouped by (user, game) so each group is one range of the unique key.
   const groups = new Map<string, { userId: string; gameId: string; eventIds: string[] }>();
   for (const k of keys) {
     const g = `${k.userId}\u0000${k.gameId}`;
@@ -103,7 +149,7 @@ export async function findStoredEvents(db: Db, keys: readonly EventKey[]): Promi
   return found;
 }
 
-/** Orders events by their primary key. */
+/** Orders events by their unique key. */
 export function compareEventKeys(a: EventKey, b: EventKey): number {
   return cmp(a.userId, b.userId) || cmp(a.gameId, b.gameId) || cmp(a.eventId, b.eventId);
 }

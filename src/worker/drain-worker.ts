@@ -9,7 +9,8 @@ import { createBackOff, sleep } from "./back-off.js";
 import type { DrainObserver } from "./drain-observer.js";
 import { createDrainStats, type DrainStats } from "./drain-stats.js";
 import { toDeadLetterRow } from "./dead-letter-row.js";
-import { expandEntry, uniqueEvents, type ExpandedEntry } from "./expand-entry.js";
+import { expandEntry, uniqueEvents, type ExpandedEntry, type ExpandedEvent } from "./expand-entry.js";
+import { formatEventInserts, type EventInserts } from "../store/events-repo.js";
 import { createGameRulesCache } from "./game-rules-cache.js";
 import { classifyMysqlError, type MysqlErrorKind } from "../store/mysql-errors.js";
 import { storeShardOf } from "../store/store-shard.js";
@@ -76,8 +77,11 @@ export interface DrainWorker {
 
 type Good = { held: HeldEntry; expanded: ExpandedEntry };
 
-/** One read sorted and decoded. */
-type Prepared = { goods: Good[]; dead: DeadLetterOut[]; gone: HeldEntry[] };
+/** The events of all the goods of a read and their INSERT statements, built ahead. */
+type Write = { events: ExpandedEvent[]; inserts: EventInserts };
+
+/** One read sorted and decoded (and, when read ahead, its write built). */
+type Prepared = { goods: Good[]; dead: DeadLetterOut[]; gone: HeldEntry[]; write?: Write };
 
 /** A read and, when decoding went through, its sorted form. */
 type ReadAhead = { entries: HeldEntry[]; prepared?: Prepared };
@@ -302,14 +306,21 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   }
 
   // The same, yielding to the event loop every few entries, so MySQL's answers
-  // are handled (and the next statement sent) while the read ahead is decoded.
+  // are handled (and the next statement sent) while the read ahead is decoded;
+  // and with the INSERT statements of its events built, which would otherwise
+  // be JavaScript inside the next transaction. Only unsharded: a sharded store
+  // splits the read into per-shard transactions with events of their own.
   async function prepareInterleaved(entries: HeldEntry[]): Promise<Prepared> {
     const out: Prepared = { goods: [], dead: [], gone: [] };
     for (let i = 0; i < entries.length; i++) {
-      if (i > 0 && i % 8 === 0) await new Promise((r) => setImmediate(r));
+      if (i > 0 && i % 8 === 0) await yieldToLoop();
       sortInto(out, entries[i]!);
     }
     stats.entriesRead += entries.length;
+    if (config.storeShards <= 1 && out.goods.length > 0) {
+      const events = uniqueEvents(out.goods.map((g) => g.expanded));
+      out.write = { events, inserts: await formatEventInserts(events, { pause: yieldToLoop }) };
+    }
     return out;
   }
 
@@ -328,9 +339,9 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     }
   }
 
-  async function processPrepared({ goods, dead, gone }: Prepared): Promise<void> {
+  async function processPrepared({ goods, dead, gone, write }: Prepared): Promise<void> {
     if (config.storeShards <= 1) {
-      await commitAndSettle(goods, dead, gone);
+      await commitAndSettle(goods, dead, gone, write);
       return;
     }
     // Shard-aware: one transaction per MySQL shard, and the dead letters (an
@@ -346,14 +357,14 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     for (const group of byShard.values()) await commitAndSettle(group, [], []);
   }
 
-  /** Stores `goods`, records `dead`, then acknowledges all three lists. */
-  async function commitAndSettle(goods: Good[], dead: DeadLetterOut[], gone: HeldEntry[]): Promise<void> {
+  /** Stores `goods` (with `write`, their events built ahead), records `dead`, then acknowledges all three lists. */
+  async function commitAndSettle(goods: Good[], dead: DeadLetterOut[], gone: HeldEntry[], write?: Write): Promise<void> {
     const held = [...goods.map((g) => g.held), ...dead.map((d) => d.entry), ...gone];
     if (goods.length === 0 && dead.length === 0) {
       await settle(held, []);
       return;
     }
-    const outcome = await applyWithRetry(goods, dead, held);
+    const outcome = await applyWithRetry(goods, dead, held, write);
     if (outcome.kind === "abandoned") return;
     if (outcome.kind === "committed") {
       const { result } = outcome;
@@ -407,8 +418,9 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
     log.error({ err: describe(error), entries: held.map((h) => h.id) }, "could not store entries; they stay pending");
   }
 
-  async function applyWithRetry(goods: Good[], dead: DeadLetterOut[], held: HeldEntry[]): Promise<Outcome> {
-    const events = uniqueEvents(goods.map((g) => g.expanded));
+  async function applyWithRetry(goods: Good[], dead: DeadLetterOut[], held: HeldEntry[], write?: Write): Promise<Outcome> {
+    const events = write?.events ?? uniqueEvents(goods.map((g) => g.expanded));
+    const eventInserts = write?.inserts;
     const deadLetters = dead.map(toDeadLetterRow);
     const gameIds = new Set(events.map((e) => e.gameId));
     const entryIds = held.map((h) => h.id);
@@ -419,7 +431,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
         const result = await withTransaction(
           pool,
           async (conn) => {
-            const r = await applyBatch(conn, { events, rules, deadLetters });
+            const r = await applyBatch(conn, { events, eventInserts, rules, deadLetters });
             if (hooks.beforeCommit) {
               try {
                 await hooks.beforeCommit({ entryIds, userIds: usersOf(goods), eventsStored: r.eventsStored });
@@ -499,6 +511,10 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       await running;
     },
   };
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function usersOf(goods: readonly Good[]): string[] {

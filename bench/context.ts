@@ -7,7 +7,8 @@ import { loadConfig, type Role } from "../src/config.js";
 import { dropDatabase } from "../src/store/mysql-pool.js";
 import { streamKey } from "../src/stream/stream-keys.js";
 import { freePort, repoRoot, runningChildren, startChild, type Child, type Readiness } from "./lib/child-process.js";
-import { mysqlPid, resizeBufferPool, scalar, type BufferPoolChange } from "./lib/mysql-tools.js";
+import type { MysqlSettingsLease } from "./lib/mysql-settings-lease.js";
+import { mysqlPid } from "./lib/mysql-tools.js";
 import { ProcWatch } from "./lib/proc-stats.js";
 import { deleteKeysWithPrefix, infoNumber } from "./lib/redis-tools.js";
 import type { LoadPlayer } from "./load/job.js";
@@ -57,8 +58,8 @@ export interface Bench {
   results: Map<string, Row>;
   /** The drain pre-fill, made once and copied for each drain scenario. */
   master: Prefill | undefined;
-  /** The buffer pool resize of `--mysql-buffer-pool`, undone by {@link tearDown}. */
-  bufferPool: BufferPoolChange | undefined;
+  /** `--mysql-buffer-pool` and `--mysql-redo-log`, held for the run and given back by {@link tearDown}. */
+  mysqlSettings: MysqlSettingsLease | undefined;
   /** Starts `playsmart serve --role <role>` with the bench's environment. */
   startService(name: string, role: Role, env?: Record<string, string>): Promise<Child>;
   /** Starts a bench script (a baseline) under tsx. */
@@ -202,7 +203,7 @@ export async function setUp(options: BenchOptions, stamp: string): Promise<Bench
     mysqlPid: dbPid,
     results: new Map(),
     master: undefined,
-    bufferPool: undefined,
+    mysqlSettings: undefined,
     startService,
     startScript,
     watch(groups) {
@@ -229,7 +230,7 @@ export async function tearDown(bench: Bench | undefined, options: BenchOptions):
   // Load first, then the services, then the data: nothing writes after the keys go.
   bench?.load.stop();
   await Promise.all(runningChildren().map((c) => c.stop(10_000).catch(() => null)));
-  if (bench?.pool && bench.bufferPool) await restoreBufferPool(bench.pool, bench.bufferPool);
+  await bench?.mysqlSettings?.stop();
   for (const fn of [...cleanups]) {
     cleanups.delete(fn);
     await fn().catch((err: unknown) => process.stderr.write(`clean-up failed: ${String(err)}\n`));
@@ -246,19 +247,3 @@ export async function tearDown(bench: Bench | undefined, options: BenchOptions):
   redis.disconnect();
 }
 
-/**
- * Puts the buffer pool back to its size before the run, unless someone changed
- * it since (another run's resize is theirs to undo).
- */
-export async function restoreBufferPool(pool: Pool, change: BufferPoolChange): Promise<void> {
-  try {
-    const now = await scalar(pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
-    // The server rounds the size it was given to its chunk size.
-    const ours = Math.abs(now - change.appliedBytes) <= change.requestedBytes * 0.05;
-    if (!ours || now === change.beforeBytes) return;
-    const back = await resizeBufferPool(pool, change.beforeBytes, 30_000);
-    process.stderr.write(`bench: innodb_buffer_pool_size restored to ${Math.round(back.appliedBytes / 2 ** 20)} MB\n`);
-  } catch (err) {
-    process.stderr.write(`bench: could not restore innodb_buffer_pool_size to ${change.beforeBytes}: ${String(err)}\n`);
-  }
-}

@@ -75,6 +75,11 @@ export interface BenchOptions {
    * end); undefined = leave the server as it is.
    */
   mysqlBufferPool: number | undefined;
+  /**
+   * `SET GLOBAL innodb_log_file_size` for the run, bytes (restored at the end);
+   * undefined = leave the server as it is.
+   */
+  mysqlRedoLog: number | undefined;
   overloadMs: number;
   /** Batch size of the sustained and overload load. */
   pipelineBatch: number;
@@ -115,6 +120,8 @@ export const usage = `npm run bench -- [options]
                           offers 80% of it (0 = 80% of drain-1w instead; quick: 1s)
   --mysql-buffer-pool 4G  SET GLOBAL innodb_buffer_pool_size for the run, restored at the end
                           (default 4G, at most a quarter of RAM; off with --quick; "off" = leave it)
+  --mysql-redo-log 2G     SET GLOBAL innodb_log_file_size for the run (MariaDB 10.9+), restored at the end
+                          (default 2G; off with --quick; "off" = leave it)
   --overload 60s          overload time (quick: 2s)
   --cpu-prof              run services under node --cpu-prof; profiles and their summary in the results dir
   --service-env K=V       extra variable for every service process (repeatable)
@@ -143,6 +150,17 @@ export function parseBufferPool(text: string | undefined, quick: boolean): numbe
   if (!m) throw new Error(`--mysql-buffer-pool takes a size (4G, 512M) or "off", got ${JSON.stringify(text)}`);
   const bytes = Math.round(Number(m[1]) * 1024 ** " kmgt".indexOf((m[2] || " ").toLowerCase()));
   if (bytes < 2 ** 27) throw new Error("--mysql-buffer-pool must be at least 128M");
+  return bytes;
+}
+
+/** "2G", "512M", "off" -> bytes; the default is 2 GiB, none with --quick. */
+export function parseRedoLog(text: string | undefined, quick: boolean): number | undefined {
+  if (text === undefined) return quick ? undefined : 2 * 2 ** 30;
+  if (/^(off|none|no|0)$/i.test(text.trim())) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
+  if (!m) throw new Error(`--mysql-redo-log takes a size (2G, 512M) or "off", got ${JSON.stringify(text)}`);
+  const bytes = Math.round(Number(m[1]) * 1024 ** " kmgt".indexOf((m[2] || " ").toLowerCase()));
+  if (bytes < 2 ** 24) throw new Error("--mysql-redo-log must be at least 16M");
   return bytes;
 }
 
@@ -180,7 +198,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-calibrate", "mysql-buffer-pool", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -220,6 +238,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "3m")),
     sustainedCalibrateMs: one("sustained-calibrate") === "0" ? 0 : parseDuration(one("sustained-calibrate") ?? (quick ? "1s" : "30s")),
     mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), quick),
+    mysqlRedoLog: parseRedoLog(one("mysql-redo-log"), quick),
     overloadMs: parseDuration(one("overload") ?? (quick ? "2s" : "60s")),
     pipelineBatch: int("pipeline-batch", 20),
     cpuProf: one("cpu-prof") === "true",

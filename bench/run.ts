@@ -12,7 +12,8 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { benchNames, setUp, tearDown, type Bench } from "./context.js";
 import { repoRoot } from "./lib/child-process.js";
-import { mysqlSettings, resizeBufferPool, scalar } from "./lib/mysql-tools.js";
+import { createMysqlSettingsLease } from "./lib/mysql-settings-lease.js";
+import { mysqlSettings } from "./lib/mysql-tools.js";
 import { infoNumber } from "./lib/redis-tools.js";
 import { ingestScenarios, parseOptions, scenarioOrder, usage, type BenchOptions, type ScenarioName } from "./options.js";
 import { computeRatios, formatTable } from "./report.js";
@@ -119,15 +120,26 @@ async function main(): Promise<number> {
     environment.git = gitState();
     environment.redisVersion = (await bench.redis.info("server")).match(/redis_version:(\S+)/)?.[1];
     environment.redisMaxmemory = await infoNumber(bench.redis, "memory", "maxmemory");
-    if (bench.pool && options.mysqlBufferPool !== undefined) {
-      // Recorded before it takes effect, so an interrupted resize is still undone.
-      const beforeBytes = await scalar(bench.pool, "SELECT @@GLOBAL.innodb_buffer_pool_size");
-      bench.bufferPool = { beforeBytes, requestedBytes: options.mysqlBufferPool, appliedBytes: options.mysqlBufferPool, resizeSeconds: 0, status: "" };
-      const change = await resizeBufferPool(bench.pool, options.mysqlBufferPool);
-      bench.bufferPool = change;
-      environment.mysqlBufferPool = change;
+    if (bench.pool && (options.mysqlBufferPool !== undefined || options.mysqlRedoLog !== undefined)) {
+      // Assigned before it takes effect, so an interrupted resize is still undone.
+      bench.mysqlSettings = createMysqlSettingsLease({
+        redis: bench.redis,
+        pool: bench.pool,
+        runId: names.prefix,
+        bufferPoolBytes: options.mysqlBufferPool,
+        redoLogBytes: options.mysqlRedoLog,
+        log,
+      });
+      const { bufferPool, redoLog } = await bench.mysqlSettings.start();
       const mib = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
-      log(`bench: innodb_buffer_pool_size ${mib(change.beforeBytes)} -> ${mib(change.appliedBytes)} for the run (${change.resizeSeconds.toFixed(1)} s; restored at the end)`);
+      if (bufferPool) {
+        environment.mysqlBufferPool = bufferPool;
+        log(`bench: innodb_buffer_pool_size ${mib(bufferPool.beforeBytes)} -> ${mib(bufferPool.appliedBytes)} for the run (${bufferPool.resizeSeconds.toFixed(1)} s; restored at the end)`);
+      }
+      if (redoLog) {
+        environment.mysqlRedoLog = redoLog;
+        log(`bench: innodb_log_file_size ${mib(redoLog.beforeBytes)} -> ${mib(redoLog.appliedBytes)} for the run (${redoLog.resizeSeconds.toFixed(1)} s; restored at the end)`);
+      }
     }
     if (bench.pool) environment.mysql = await mysqlSettings(bench.pool);
     const queue = [...scenarios];
@@ -170,6 +182,7 @@ async function main(): Promise<number> {
   }
   if (interrupted) return 130;
 
+  if (bench?.mysqlSettings) environment.mysqlSettingsReapplied = bench.mysqlSettings.reapplied;
   computeRatios(new Map(rows.map((r) => [r.scenario, r])));
   const table = formatTable(rows);
   process.stdout.write("\n" + table + "\n");

@@ -41,6 +41,28 @@ export async function estimatedRows(pool: Pool, database: string, table: string)
   return scalar(pool, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", [database, table]);
 }
 
+/** What {@link resizeRedoLog} found and did. */
+export interface RedoLogChange {
+  beforeBytes: number;
+  requestedBytes: number;
+  appliedBytes: number;
+  resizeSeconds: number;
+}
+
+/**
+ * `SET GLOBAL innodb_log_file_size` (dynamic in MariaDB 10.9+; the statement
+ * returns once the new log is in place). Needs SUPER. A redo log much smaller
+ * than the pages dirtied between checkpoints makes InnoDB flush pages early and
+ * often; see bench/README.md "MySQL buffer pool and redo log".
+ */
+export async function resizeRedoLog(pool: Pool, bytes: number): Promise<RedoLogChange> {
+  const beforeBytes = await scalar(pool, "SELECT @@GLOBAL.innodb_log_file_size");
+  const started = performance.now();
+  if (beforeBytes !== bytes) await pool.query("SET GLOBAL innodb_log_file_size = ?", [bytes]);
+  const appliedBytes = await scalar(pool, "SELECT @@GLOBAL.innodb_log_file_size");
+  return { beforeBytes, requestedBytes: bytes, appliedBytes, resizeSeconds: (performance.now() - started) / 1000 };
+}
+
 /** What {@link resizeBufferPool} found and did. */
 export interface BufferPoolChange {
   beforeBytes: number;

@@ -1,5 +1,6 @@
-import { escape, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
+import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { chunkRows, type Db } from "./sql-values.js";
+import { createStatementShapes, type BindValue, type ShapedStatement } from "./statement-shapes.js";
 
 /** One row of `events`, ready to insert. */
 export interface EventRow {
@@ -35,79 +36,77 @@ export function eventKeyString(key: EventKey): string {
   return `${key.userId}\u0000${key.gameId}\u0000${key.eventId}`;
 }
 
-const insertHead =
-  "INSERT INTO events (user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at) VALUES ";
 // An event stored already is skipped by `ON DUPLICATE KEY UPDATE` (a no-op
 // update, counted 0 as the pool runs without FOUND_ROWS), not by INSERT IGNORE:
 // IGNORE would also skip, with a mere warning, a row MySQL refuses for another
 // reason, and the event would be lost silently.
-const insertTail = " ON DUPLICATE KEY UPDATE event_id = event_id";
-// A few thousand rows or ~2 MiB per statement: big enough to amortise round
-// trips, far below max_allowed_packet (16 MiB by default).
-const maxRowsPerInsert = 2000;
-const maxBytesPerInsert = 2 * 1024 * 1024;
+//
+// Sent as prepared statements (binary protocol): MariaDB neither parses the
+// statement nor unquotes megabytes of literals per batch, and mysql2 copies
+// values into the packet instead of escaping them into SQL text; measured, less
+// CPU on both sides per row than a prebuilt multi-row text INSERT. 1,000 rows is
+// 10,000 placeholders, far below the 65,535 limit; the byte budget keeps a
+// statement of large `customdata` far below max_allowed_packet (16 MiB).
+const eventShapes = createStatementShapes<EventRow>({
+  head:
+    "INSERT INTO events (user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at) VALUES ",
+  row: "(?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3))",
+  tail: " ON DUPLICATE KEY UPDATE event_id = event_id",
+  sizes: [1000, 100, 10, 1],
+  maxBytes: 2 * 1024 * 1024,
+});
+
+function eventValues(r: EventRow, out: BindValue[]): void {
+  out.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt);
+}
+
+// String lengths plus a little per value: only an estimate for the budget.
+function eventBytes(r: EventRow): number {
+  return 96 + r.userId.length + r.gameId.length + r.eventId.length + (r.customEventName?.length ?? 0) + (r.customdata?.length ?? 0);
+}
 
 /**
- * The INSERT statements of a set of events, as finished SQL text: building them
- * (escaping some 10 values per event) costs about as much JavaScript as the
- * rest of a transaction, so the worker builds them for its next read while the
- * current transaction runs.
+ * The INSERT statements of a set of events with their values, built in
+ * advance: the worker sorts and chunks its next read while the current
+ * transaction runs.
  */
 export interface EventInserts {
   /** Rows the statements insert. */
   rows: number;
-  statements: string[];
+  /** Prepared statements of a few fixed shapes, with their values. */
+  statements: ShapedStatement[];
 }
 
 /** Options of {@link formatEventInserts}. */
 export interface FormatEventInsertsOptions {
   /**
-   * Called every few hundred rows; awaiting it lets the caller yield to the
-   * event loop so a transaction in flight is not held up by the formatting.
+   * Called between statements; awaiting it lets the caller yield to the event
+   * loop so a transaction in flight is not held up by the formatting.
    */
   pause?: () => Promise<void>;
 }
 
-const rowsPerPause = 256;
-
 /**
- * Formats the statements that insert `rows`, in key order (so concurrent
+ * Builds the statements that insert `rows`, in key order (so concurrent
  * transactions take the unique key's row locks in one order) and chunked below
- * `max_allowed_packet`. Values are escaped by mysql2's own `escape`, exactly as
- * `query(sql, values)` would, so no value is ever spliced in raw.
+ * `max_allowed_packet`. Values travel as parameters of prepared statements,
+ * never spliced into SQL.
  */
 export async function formatEventInserts(rows: readonly EventRow[], options: FormatEventInsertsOptions = {}): Promise<EventInserts> {
   const sorted = [...rows].sort(compareEventKeys);
-  const statements: string[] = [];
-  let tuples: string[] = [];
-  let bytes = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    if (options.pause && i > 0 && i % rowsPerPause === 0) await options.pause();
-    const tuple = rowTuple(sorted[i]!);
-    if (tuples.length > 0 && (tuples.length >= maxRowsPerInsert || bytes + tuple.length > maxBytesPerInsert)) {
-      statements.push(insertHead + tuples.join(",") + insertTail);
-      tuples = [];
-      bytes = 0;
-    }
-    tuples.push(tuple);
-    bytes += tuple.length;
+  const statements: ShapedStatement[] = [];
+  for (const statement of eventShapes.split(sorted, eventValues, eventBytes)) {
+    if (options.pause && statements.length > 0) await options.pause();
+    statements.push(statement);
   }
-  if (tuples.length > 0) statements.push(insertHead + tuples.join(",") + insertTail);
   return { rows: sorted.length, statements };
-}
-
-function rowTuple(r: EventRow): string {
-  return (
-    `(${escape(r.userId)},${escape(r.gameId)},${escape(r.eventId)},${escape(r.type)},${escape(r.customEventName)},` +
-    `${escape(r.occurredAt)},${escape(r.utcOffsetMin)},${escape(r.customdata)},${escape(r.batchId)},${escape(r.receivedAt)},UTC_TIMESTAMP(3))`
-  );
 }
 
 /** Runs statements made by {@link formatEventInserts}; returns how many rows were new. */
 export async function runEventInserts(db: Db, inserts: EventInserts): Promise<number> {
   let stored = 0;
-  for (const sql of inserts.statements) {
-    const [result] = await db.query<ResultSetHeader>(sql);
+  for (const { sql, values } of inserts.statements) {
+    const [result] = await db.execute<ResultSetHeader>(sql, values);
     stored += result.affectedRows;
   }
   return stored;

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
-import { mysqlDatetimeToRfc3339, rowPlaceholders, toBigInt, type Db } from "./sql-values.js";
+import { mysqlDatetimeToRfc3339, toBigInt, type Db } from "./sql-values.js";
+import { createStatementShapes, type BindValue } from "./statement-shapes.js";
 
 /** One award to write. */
 export interface LedgerRow {
@@ -21,20 +22,31 @@ export interface LedgerRecord {
   createdAt: string;
 }
 
+// Prepared, like the event inserts (see events-repo.ts): a read of 8,000
+// events writes some 2,400 awards. Statements run one after the other, so
+// `seq` still follows the given order.
+const ledgerShapes = createStatementShapes<LedgerRow>({
+  head: "INSERT INTO coin_ledger (user_id, game_id, event_id, amount, batch_id, created_at) VALUES ",
+  row: "(?,?,?,?,?,UTC_TIMESTAMP(3))",
+  sizes: [1000, 100, 10, 1],
+  maxBytes: 2 * 1024 * 1024,
+});
+
+function ledgerValues(r: LedgerRow, out: BindValue[]): void {
+  out.push(r.userId, r.gameId, r.eventId, r.amount, r.batchId);
+}
+
+function ledgerBytes(r: LedgerRow): number {
+  return 64 + r.userId.length + r.gameId.length + r.eventId.length;
+}
+
 /**
  * Writes awards in the given order (so `seq` follows it). The unique key on
  * (user, game, event) refuses a second award for one event with a duplicate-key
  * error: the last line of defence against paying twice.
  */
 export async function insertLedgerRows(db: Db, rows: readonly LedgerRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const values: unknown[] = [];
-  for (const r of rows) values.push(r.userId, r.gameId, r.eventId, r.amount, r.batchId);
-  await db.query(
-    `INSERT INTO coin_ledger (user_id, game_id, event_id, amount, batch_id, created_at)
-     VALUES ${rowPlaceholders(rows.length, 5, "(?,?,?,?,?,UTC_TIMESTAMP(3))")}`,
-    values,
-  );
+  for (const { sql, values } of ledgerShapes.split(rows, ledgerValues, ledgerBytes)) await db.execute(sql, values);
 }
 
 /**

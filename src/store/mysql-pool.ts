@@ -37,6 +37,10 @@ export function createMysqlPool(options: MysqlPoolOptions): Pool {
     // Affected rows count rows changed, not rows matched, so an insert that
     // skips a duplicate by ON DUPLICATE KEY UPDATE reports only the new rows.
     flags: ["-FOUND_ROWS"],
+    // Prepared statements come in a few fixed shapes (see statement-shapes.ts);
+    // a small cap keeps a future caller with ad-hoc texts from piling up
+    // server-side statements (max_prepared_stmt_count is server-wide).
+    maxPreparedStatements: 64,
     // mysql2 calls it with the connection's timezone as a third argument, which
     // its typings leave out.
     queryFormat: formatQuery as (sql: string, values: unknown) => string,
@@ -45,9 +49,7 @@ export function createMysqlPool(options: MysqlPoolOptions): Pool {
 
 /**
  * mysql2's own formatting, except that a statement without values is sent as
- * it is: mysql2 would otherwise scan all of it for placeholders, which for a
- * multi-row INSERT built in advance (megabytes of quoted values, see
- * `formatEventInserts`) costs more than building it did.
+ * it is: mysql2 would otherwise scan all of it for placeholders, for nothing.
  */
 function formatQuery(sql: string, values: Parameters<typeof format>[1], timezone?: Parameters<typeof format>[3]): string {
   if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;

@@ -25,6 +25,7 @@ import { redisUrl } from "../helpers/test-env.js";
 import { copy, mutation, nested, smallCustomdata, validBatch, validTimestamp } from "./arbitraries.js";
 import { isWellFormedUtf8, judgeBatch } from "./contract-oracle.js";
 import { assertNoInternals, GrpcCode, grpcCall, grpcFrame, grpcWebStatus, post } from "./wire.js";
+import { mutatedBytes } from "../helpers/mutated-bytes.js";
 
 const bodyLimit = 64 * 1024;
 const limits = { maxDepth: 8, maxBytes: 16 * 1024 };
@@ -164,23 +165,6 @@ const validBinary = (userId: string) =>
       }),
     );
   });
-
-/** Byte-level mutations of an encoding: flips, cuts, insertions, appended junk. */
-const mutatedBytes = (base: fc.Arbitrary<Uint8Array>) =>
-  fc.tuple(base, fc.array(fc.tuple(fc.constantFrom("flip", "cut", "insert", "append", "set"), fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })).map(
-    ([bytes, edits]) => {
-      let b = Buffer.from(bytes);
-      for (const [op, at, value] of edits) {
-        const i = b.length === 0 ? 0 : at % b.length;
-        if (op === "flip" && b.length > 0) b[i] = b[i]! ^ (1 << (value % 8));
-        else if (op === "set" && b.length > 0) b[i] = value;
-        else if (op === "cut") b = b.subarray(0, i);
-        else if (op === "insert") b = Buffer.concat([b.subarray(0, i), Buffer.from([value]), b.subarray(i)]);
-        else b = Buffer.concat([b, Buffer.from([value, value ^ 0x5a, 0x01])]);
-      }
-      return new Uint8Array(b);
-    },
-  );
 
 describe("fuzz: Connect, gRPC and gRPC-Web decoders on a live gateway", function () {
   this.timeout(60_000);

@@ -1,5 +1,4 @@
 import { createConnection, createPool, type Pool } from "mysql2/promise";
-import { format } from "mysql2";
 
 /** Options of {@link createMysqlPool}. */
 export interface MysqlPoolOptions {
@@ -41,19 +40,7 @@ export function createMysqlPool(options: MysqlPoolOptions): Pool {
     // a small cap keeps a future caller with ad-hoc texts from piling up
     // server-side statements (max_prepared_stmt_count is server-wide).
     maxPreparedStatements: 64,
-    // mysql2 calls it with the connection's timezone as a third argument, which
-    // its typings leave out.
-    queryFormat: formatQuery as (sql: string, values: unknown) => string,
   });
-}
-
-/**
- * mysql2's own formatting, except that a statement without values is sent as
- * it is: mysql2 would otherwise scan all of it for placeholders, for nothing.
- */
-function formatQuery(sql: string, values: Parameters<typeof format>[1], timezone?: Parameters<typeof format>[3]): string {
-  if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
-  return format(sql, values, false, timezone);
 }
 
 /** Creates the database of `url` when it does not exist yet. */

@@ -3,7 +3,9 @@ import type { EntryFormat, StreamBatch } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
 import { defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
-import { checkBatch, peekUserId } from "./validate-batch.js";
+import { scanRequest } from "./event-wire-scanner.js";
+import { checkBatch, peekUserId, type BatchSummary } from "./validate-batch.js";
+import { checkWireBatch } from "./wire-batch-check.js";
 
 /** What a caller learns about an accepted batch. */
 export interface AcceptedBatch {
@@ -32,6 +34,14 @@ export interface IngestBatches {
    * @throws PermissionDeniedError, ValidationError, UnavailableError
    */
   accept(callerUserId: string, request: IngestRequest): Promise<AcceptedBatch>;
+  /**
+   * {@link accept} for a binary `IngestEventsRequest` exactly as received, queued
+   * as it is. A plain valid batch is checked on its bytes in one pass
+   * (`checkWireBatch`); anything else is scanned and checked as `accept` does,
+   * so every answer and error is the same.
+   * @throws ValidationError (also for malformed wire data), PermissionDeniedError, UnavailableError
+   */
+  acceptBinary(callerUserId: string, bytes: Uint8Array): Promise<AcceptedBatch>;
 }
 
 /** Why a batch was refused, or that it was accepted (metric label values). */
@@ -70,6 +80,11 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     return { batchId: entry.batchId, accepted };
   };
 
+  const entryOf = (summary: BatchSummary, format: EntryFormat, body: Buffer | string): StreamBatch => {
+    const receivedAtMs = now();
+    return { batchId: uuidV7(receivedAtMs), userId: summary.userId, gameId: summary.gameId, receivedAtMs, format, body };
+  };
+
   const accept = (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
     const claimed = peekUserId(request.body);
     // Ownership is checked before the events so another player's batch learns
@@ -78,17 +93,20 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
       throw new PermissionDeniedError("user_id does not match the token");
     }
     const batch = checkBatch(request.body, limits);
-    const receivedAtMs = now();
-    const entry: StreamBatch = {
-      batchId: uuidV7(receivedAtMs),
-      userId: batch.userId,
-      gameId: batch.gameId,
-      receivedAtMs,
-      format: request.format,
-      body: request.encoded(),
-    };
-    return append(entry, batch.eventCount);
+    return append(entryOf(batch, request.format, request.encoded()), batch.eventCount);
   };
+
+  // The one-pass check answers only for a valid batch of the caller's own;
+  // every other request, errors included, takes the path of `accept`. A wire
+  // error is thrown before the ownership check, as the decoding of a JSON or
+  // Connect request is, and is not counted as an ingest outcome either.
+  const quickSummary = (callerUserId: string, bytes: Uint8Array): BatchSummary | undefined => {
+    const summary = checkWireBatch(bytes, limits);
+    return summary !== undefined && summary.userId === callerUserId ? summary : undefined;
+  };
+  const appendBinary = (summary: BatchSummary, bytes: Uint8Array): Promise<AcceptedBatch> =>
+    append(entryOf(summary, "pb", asBuffer(bytes)), summary.eventCount);
+  const binaryRequest = (bytes: Uint8Array): IngestRequest => ({ body: scanRequest(bytes), format: "pb", encoded: () => asBuffer(bytes) });
 
   if (observer === undefined) {
     return {
@@ -99,27 +117,54 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
           return Promise.reject(err);
         }
       },
+      acceptBinary(callerUserId, bytes) {
+        try {
+          const summary = quickSummary(callerUserId, bytes);
+          return summary !== undefined ? appendBinary(summary, bytes) : accept(callerUserId, binaryRequest(bytes));
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      },
     };
   }
   const observed = (accepted: AcceptedBatch): AcceptedBatch => {
     observer.observeIngest("accepted", accepted.accepted);
     return accepted;
   };
+  const watch = (result: Promise<AcceptedBatch>, events: number): Promise<AcceptedBatch> =>
+    result.then(observed, (err: unknown) => {
+      const outcome = outcomeOf(err);
+      if (outcome) observer.observeIngest(outcome, events);
+      throw err;
+    });
+  const observedAccept = (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
+    let result: Promise<AcceptedBatch>;
+    try {
+      result = accept(callerUserId, request);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    return watch(result, eventCount(request.body));
+  };
   return {
-    accept(callerUserId, request) {
-      const events = eventCount(request.body);
-      const failed = (err: unknown): never => {
-        const outcome = outcomeOf(err);
-        if (outcome) observer.observeIngest(outcome, events);
-        throw err;
-      };
+    accept: observedAccept,
+    acceptBinary(callerUserId, bytes) {
+      let request: IngestRequest;
       try {
-        return accept(callerUserId, request).then(observed, failed);
+        const summary = quickSummary(callerUserId, bytes);
+        if (summary !== undefined) return watch(appendBinary(summary, bytes), summary.eventCount);
+        request = binaryRequest(bytes);
       } catch (err) {
-        return Promise.reject(err).catch(failed);
+        return Promise.reject(err);
       }
+      return observedAccept(callerUserId, request);
     },
   };
+}
+
+// The bytes as a Buffer without a copy (the stream client writes Buffers as they are).
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function outcomeOf(err: unknown): IngestOutcome | undefined {

@@ -163,6 +163,47 @@ export function timestampProblem(value: string): string | undefined {
   return typeof parsed === "string" ? parsed : undefined;
 }
 
+// Digit at `at` of raw bytes, or a value that fails every range check below.
+function byteDigit(buf: Uint8Array, at: number): number {
+  const c = buf[at]! - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+}
+
+/**
+ * Whether the ASCII bytes `buf[start, end)` are a timestamp of the common case
+ * {@link timestampProblem} accepts without parsing: the same grammar and the
+ * same calendar and range checks, read from the bytes of a binary request
+ * without making a string. False means "not sure", not "invalid": the caller
+ * asks timestampProblem for the verdict and its reason.
+ */
+export function isCommonTimestamp(buf: Uint8Array, start: number, end: number): boolean {
+  // 2026-11-26T09:15:00Z is 20 bytes; nine fraction digits and an offset make 35.
+  if (end - start < 20 || end - start > 35) return false;
+  if (buf[start + 4] !== dash || buf[start + 7] !== dash || buf[start + 10] !== upperT || buf[start + 13] !== colon || buf[start + 16] !== colon) {
+    return false;
+  }
+  const year = byteDigit(buf, start) * 1000 + byteDigit(buf, start + 1) * 100 + byteDigit(buf, start + 2) * 10 + byteDigit(buf, start + 3);
+  const month = byteDigit(buf, start + 5) * 10 + byteDigit(buf, start + 6);
+  const day = byteDigit(buf, start + 8) * 10 + byteDigit(buf, start + 9);
+  const hour = byteDigit(buf, start + 11) * 10 + byteDigit(buf, start + 12);
+  const minute = byteDigit(buf, start + 14) * 10 + byteDigit(buf, start + 15);
+  const second = byteDigit(buf, start + 17) * 10 + byteDigit(buf, start + 18);
+  // Years 1971-9998: no offset can move the instant out of DATETIME's range.
+  if (!(year > 1970 && year < 9999 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month))) return false;
+  if (!(hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59)) return false;
+  let i = start + 19;
+  if (buf[i] === dot) {
+    const from = ++i;
+    while (i < end && byteDigit(buf, i) >= 0) i++;
+    if (i === from || i - from > 9) return false;
+  }
+  if (i === end - 1) return buf[i] === upperZ;
+  if (i !== end - 6 || (buf[i] !== plus && buf[i] !== dash) || buf[i + 3] !== colon) return false;
+  const offsetHours = byteDigit(buf, i + 1) * 10 + byteDigit(buf, i + 2);
+  const offsetMinutes = byteDigit(buf, i + 4) * 10 + byteDigit(buf, i + 5);
+  return offsetHours >= 0 && offsetHours <= 23 && offsetMinutes >= 0 && offsetMinutes <= 59;
+}
+
 /** Formats an instant as a MySQL `DATETIME(6)` literal in UTC. */
 export function toMysqlDatetime(epochMs: number, micros = 0): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-26T09:15:00.123Z

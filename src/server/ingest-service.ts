@@ -2,7 +2,7 @@ import { toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { IngestEventsRequestSchema, type IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { principalKey, principalOf, requirePlayer } from "../auth/principal.js";
-import { scanEvents, scanRequest } from "../ingest/event-wire-scanner.js";
+import { scanEvents } from "../ingest/event-wire-scanner.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
 import { createIngestWireMethod, type WireIngestEventsRequest } from "./ingest-wire-schema.js";
@@ -44,16 +44,18 @@ export function createIngestWireHandler(
     const req = message as WireIngestEventsRequest;
     const userId = requirePlayer(ctx.values.get(principalKey));
     const raw = ctx.values.get(rawMessageKey)?.message;
-    // The client's bytes are scanned whole when the adapter kept them (always on
-    // the gRPC fast path, which leaves `message` undecoded).
-    const body = raw?.format === "pb" ? scanRequest(raw.bytes) : { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events) };
-    const accepted = await ingest.accept(userId, {
-      body,
-      format: "pb",
-      // Without the client's bytes (a compressed call) the events are written
-      // back as they came: bytes and Event share one encoding.
-      encoded: () => raw?.bytes ?? Buffer.from(toBinary(requestSchema, req)),
-    });
+    // The client's bytes, when the adapter kept them (always on the gRPC fast
+    // path, which leaves `message` undecoded), are checked and queued whole.
+    const accepted =
+      raw?.format === "pb"
+        ? await ingest.acceptBinary(userId, raw.bytes)
+        : await ingest.accept(userId, {
+            body: { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events) },
+            format: "pb",
+            // A compressed call: the events are written back as they came
+            // (bytes and Event share one encoding).
+            encoded: () => Buffer.from(toBinary(requestSchema, req)),
+          });
     return { batchId: accepted.batchId, accepted: accepted.accepted };
   };
 }

@@ -1,12 +1,28 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseTimestamp, timestampProblem } from "../../src/ingest/timestamp.js";
+import { isCommonTimestamp, parseTimestamp, timestampProblem } from "../../src/ingest/timestamp.js";
 
 // timestampProblem answers the common case without parseTimestamp; it must never
-// disagree with it, in verdict or in reason.
+// disagree with it, in verdict or in reason. isCommonTimestamp, on the bytes of a
+// binary request, may say "not sure" (false) but never true for a refused value,
+// and is sure of every value in the common case.
 function agree(value: string): void {
   const parsed = parseTimestamp(value);
-  assert.equal(timestampProblem(value), typeof parsed === "string" ? parsed : undefined, JSON.stringify(value));
+  const problem = timestampProblem(value);
+  assert.equal(problem, typeof parsed === "string" ? parsed : undefined, JSON.stringify(value));
+  const bytes = Buffer.from(value, "utf8");
+  // In a larger buffer, as in a request: the range must bound every read.
+  const framed = Buffer.concat([Buffer.from("12"), bytes, Buffer.from("+00:00Z9")]);
+  const common = isCommonTimestamp(bytes, 0, bytes.length);
+  assert.equal(isCommonTimestamp(framed, 2, 2 + bytes.length), common, `framed ${JSON.stringify(value)}`);
+  if (common) assert.equal(problem, undefined, `isCommonTimestamp accepted ${JSON.stringify(value)}`);
+  else if (problem === undefined) assert.ok(!isCommonShape(value), `isCommonTimestamp unsure of the common ${JSON.stringify(value)}`);
+}
+
+// Values isCommonTimestamp must be sure of: the grammar in ASCII, years 1971-9998.
+function isCommonShape(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/.test(value) && year > 1970 && year < 9999;
 }
 
 const pad = (n: number, w: number) => String(n).padStart(w, "0");

@@ -121,12 +121,17 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
     socket.on("error", () => socket.destroy());
   };
 
+  // The server that accepts sets TCP_NODELAY (http.createServer does by default,
+  // net.createServer does not, and the inner servers never accept). With Nagle
+  // on, an answer written in parts (HTTP/2 HEADERS, DATA and trailers) waited
+  // for the client's delayed ACK whenever the connection was otherwise quiet.
   let outer: net.Server;
   if (options.tls) {
     const secure = tls.createServer({
       cert: readFileSync(options.tls.certFile),
       key: readFileSync(options.tls.keyFile),
       ALPNProtocols: ["h2", "http/1.1"],
+      noDelay: true,
     });
     secure.on("secureConnection", (socket) => {
       sockets.add(socket);
@@ -135,7 +140,7 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
     });
     outer = secure;
   } else {
-    outer = net.createServer({ pauseOnConnect: false }, sniff);
+    outer = net.createServer({ pauseOnConnect: false, noDelay: true }, sniff);
   }
 
   return {

@@ -166,6 +166,11 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
       let ahead: ReadAhead | undefined;
       while (!stopping) {
         try {
+          // Short of its share (it joined, and another worker still holds the
+          // shards): take them as soon as they are free rather than at the next
+          // lease tick; a join used to leave the new worker idle for up to two
+          // lease periods. Safe with a read ahead: that read names its shards.
+          if (leases.short()) await leases.acquire();
           if (ahead === undefined) {
             if (Date.now() >= nextShedAt) {
               // Between batches, with nothing read ahead: the only safe moment to hand a shard over.
@@ -182,6 +187,10 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
           readAheadHeld = [];
           redisBackOff.reset();
           if (batch.entries.length > 0) {
+            // A worker joined: shed right after this batch, not at the next
+            // shed period, so it gets its share within a batch. One read of the
+            // workers set per batch; a failure just leaves it to the period.
+            if (leases.held().length > 1 && (await leases.surplus().catch(() => 0)) > 0) nextShedAt = 0;
             // No read-ahead when a shed or a claim is due: they run between batches.
             const readAhead = Date.now() < nextShedAt && Date.now() < nextClaimAt;
             ahead = await processEntries(batch.entries, batch.prepared, readAhead);

@@ -12,6 +12,20 @@ export interface ShardLeases {
   /** Heartbeat, renew, and take free shards up to this worker's share. */
   tick(): Promise<void>;
   /**
+   * Whether this worker held fewer shards than its share at the last count:
+   * another worker still has to shed them. The drain loop then calls
+   * {@link acquire} between batches instead of waiting for the next tick.
+   */
+  short(): boolean;
+  /** Heartbeat and take free shards up to this worker's share (no renewal). */
+  acquire(): Promise<void>;
+  /**
+   * How many shards this worker holds beyond its share of the live workers now
+   * (0 when none): a newer worker waits for them. One read of the workers set,
+   * cheap enough to ask before every batch.
+   */
+  surplus(): Promise<number>;
+  /**
    * Gives up shards beyond this worker's share so a newer worker can take them.
    * Called by the drain loop between batches, never in the middle of one.
    */
@@ -57,6 +71,8 @@ export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
   const held = new Set<number>();
   let busyShards: readonly number[] = [];
   let busySince = 0;
+  // This worker's share at the last count (see share()).
+  let target = 0;
   // Start the search at a worker-specific shard so workers starting together
   // do not all race for shard 0.
   let hash = 0;
@@ -66,14 +82,32 @@ export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
   // This worker's fair share: floor(shards / workers), plus one for the first
   // (shards % workers) workers in id order, so the shares add up to exactly the
   // number of shards and no worker is left idle while another holds two extra.
+  const shareOf = (live: string[]): number => {
+    live.sort();
+    const n = Math.max(1, live.length);
+    const rank = Math.max(0, live.indexOf(workerId));
+    return (target = Math.floor(shards / n) + (rank < shards % n ? 1 : 0));
+  };
   const share = async (): Promise<number> => {
     const now = Date.now();
     await redis.zadd(workersKey(prefix), now, workerId);
     await redis.zremrangebyscore(workersKey(prefix), "-inf", now - 3 * ttlMs);
-    const live = (await redis.zrange(workersKey(prefix), "0", "-1")).sort();
-    const n = Math.max(1, live.length);
-    const rank = Math.max(0, live.indexOf(workerId));
-    return Math.floor(shards / n) + (rank < shards % n ? 1 : 0);
+    return shareOf(await redis.zrange(workersKey(prefix), "0", "-1"));
+  };
+
+  // The lease timer's tick and the drain loop's acquire may both look for free
+  // shards: one search at a time, so together they never take more than the share.
+  let taking: Promise<void> | undefined;
+  const takeFree = (): Promise<void> => (taking ??= takeFreeOnce().finally(() => (taking = undefined)));
+  const takeFreeOnce = async (): Promise<void> => {
+    for (let i = 0; i < shards && held.size < target; i++) {
+      const shard = (firstShard + i) % shards;
+      if (held.has(shard)) continue;
+      if ((await redis.set(leaseKey(prefix, shard), workerId, "PX", ttlMs, "NX")) === "OK") {
+        held.add(shard);
+        log.info({ shard }, "took the lease of a shard");
+      }
+    }
   };
 
   const release = async (shard: number) => {
@@ -103,19 +137,27 @@ export function createShardLeases(options: ShardLeasesOptions): ShardLeases {
           log.warn({ shard }, "lost the lease of a shard");
         }
       }
-      const target = await share();
-      for (let i = 0; i < shards && held.size < target; i++) {
-        const shard = (firstShard + i) % shards;
-        if (held.has(shard)) continue;
-        if ((await redis.set(leaseKey(prefix, shard), workerId, "PX", ttlMs, "NX")) === "OK") {
-          held.add(shard);
-          log.info({ shard }, "took the lease of a shard");
-        }
-      }
+      await share();
+      await takeFree();
+    },
+
+    short: () => held.size < target,
+
+    async acquire() {
+      await share();
+      await takeFree();
+    },
+
+    async surplus() {
+      // Read only (no heartbeat, no pruning): the workers that beat within
+      // the last three ttls, as share() counts them.
+      const live = await redis.zrangebyscore(workersKey(prefix), Date.now() - 3 * ttlMs, "+inf");
+      if (!live.includes(workerId)) live.push(workerId);
+      return Math.max(0, held.size - shareOf(live));
     },
 
     async shed() {
-      const target = await share();
+      await share();
       const extra = [...held].sort((a, b) => b - a).slice(0, Math.max(0, held.size - target));
       for (const shard of extra) {
         await release(shard);

@@ -91,6 +91,37 @@ describe("drain worker: two workers in one group", function () {
     assert.equal(stats[0]!.coinsAwarded + stats[1]!.coinsAwarded, BigInt(players * 270));
   });
 
+  it("hands a joining worker its share of the shards within a few batches, not a lease period", async () => {
+    // Lease period (ttl / 3) of 2 s: before, the joiner waited for its next
+    // lease tick (2 s) and the holder for its next shed period; now the holder
+    // sheds after its current batch and the joiner takes the shard at once.
+    const config = { readCount: 5, leaseTtlMs: 6000, claimIdleMs: 30_000 };
+    const entries = 600;
+    const appends: Array<Promise<string>> = [];
+    for (let i = 0; i < entries; i++) {
+      appends.push(env.producer.append(makeBatch({ userId: `join-${i % 50}`, gameId: "com.example.open", events: mixedEvents(2, `j${i}-`) })));
+    }
+    await Promise.all(appends);
+    // Paced, so the first worker is still busy with both shards when the second joins.
+    const paced = { beforeCommit: () => new Promise<void>((r) => setTimeout(r, 30)) };
+    const a = await startTestWorker(env, { config, hooks: paced });
+    await waitFor("the first worker to hold both shards and commit", async () =>
+      a.worker.heldShards().length === 2 && a.worker.stats.transactionsCommitted > 0,
+    );
+    const b = await startTestWorker(env, { config, hooks: paced });
+    const joined = performance.now();
+    await waitFor("one shard each", async () => a.worker.heldShards().length === 1 && b.worker.heldShards().length === 1, 10_000, 10);
+    const handOverMs = performance.now() - joined;
+    assert.ok(handOverMs < 1500, `the joining worker got its shard after ${Math.round(handOverMs)} ms`);
+    assert.ok((await streamBacklog(env)).length > 0, "the first worker was still busy when the second joined");
+    await waitFor("every entry drained", async () => {
+      const backlog = await streamBacklog(env);
+      return backlog.length === 0 && backlog.pending === 0;
+    }, 45_000, 100);
+    assert.equal(await scalar(env.pool, "SELECT COUNT(*) FROM events WHERE user_id LIKE 'join-%'"), entries * 2);
+    assert.ok(b.worker.stats.eventsStored > 0, "the second worker stored events");
+  });
+
   it("pays once when a second worker claims an entry while the first is still applying it", async () => {
     const key = streamKey(env.prefix, shardOf("race-user", env.shards));
     let claimedByB = false;

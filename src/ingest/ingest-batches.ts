@@ -108,56 +108,49 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     append(entryOf(summary, "pb", asBuffer(bytes)), summary.eventCount);
   const binaryRequest = (bytes: Uint8Array): IngestRequest => ({ body: scanRequest(bytes), format: "pb", encoded: () => asBuffer(bytes) });
 
-  if (observer === undefined) {
-    return {
-      accept(callerUserId, request) {
-        try {
-          return accept(callerUserId, request);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      },
-      acceptBinary(callerUserId, bytes) {
-        try {
-          const summary = quickSummary(callerUserId, bytes);
-          return summary !== undefined ? appendBinary(summary, bytes) : accept(callerUserId, binaryRequest(bytes));
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      },
-    };
-  }
-  const observed = (accepted: AcceptedBatch): AcceptedBatch => {
-    observer.observeIngest("accepted", accepted.accepted);
-    return accepted;
-  };
-  const watch = (result: Promise<AcceptedBatch>, events: number): Promise<AcceptedBatch> =>
-    result.then(observed, (err: unknown) => {
-      const outcome = outcomeOf(err);
-      if (outcome) observer.observeIngest(outcome, events);
-      throw err;
-    });
-  const observedAccept = (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
+  // Runs one request up to its append and, with an observer, reports its
+  // outcome with the batch's event count. A synchronous throw (a refusal found
+  // before the append) becomes a rejection like the append's own. The count is
+  // a number taken beforehand: a callback reading the body would keep it alive
+  // across the append (see `append`).
+  const run = (start: () => Promise<AcceptedBatch>, events: number): Promise<AcceptedBatch> => {
     let result: Promise<AcceptedBatch>;
     try {
-      result = accept(callerUserId, request);
+      result = start();
     } catch (err) {
       result = Promise.reject(err);
     }
-    return watch(result, eventCount(request.body));
+    if (observer === undefined) return result;
+    return result.then(
+      (accepted) => {
+        observer.observeIngest("accepted", accepted.accepted);
+        return accepted;
+      },
+      (err: unknown) => {
+        const outcome = outcomeOf(err);
+        if (outcome) observer.observeIngest(outcome, events);
+        throw err;
+      },
+    );
   };
+
   return {
-    accept: observedAccept,
+    accept: (callerUserId, request) => run(() => accept(callerUserId, request), eventCount(request.body)),
     acceptBinary(callerUserId, bytes) {
-      let request: IngestRequest;
+      let summary: BatchSummary | undefined;
+      let request: IngestRequest | undefined;
       try {
-        const summary = quickSummary(callerUserId, bytes);
-        if (summary !== undefined) return watch(appendBinary(summary, bytes), summary.eventCount);
-        request = binaryRequest(bytes);
+        summary = quickSummary(callerUserId, bytes);
+        if (summary === undefined) request = binaryRequest(bytes);
       } catch (err) {
         return Promise.reject(err);
       }
-      return observedAccept(callerUserId, request);
+      if (summary !== undefined) {
+        const quick = summary;
+        return run(() => appendBinary(quick, bytes), quick.eventCount);
+      }
+      const slow = request!;
+      return run(() => accept(callerUserId, slow), eventCount(slow.body));
     },
   };
 }

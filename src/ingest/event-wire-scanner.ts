@@ -3,7 +3,7 @@ import { MeasuredCustomdata } from "./measured-customdata.js";
 import type { PlainIngestEvent, PlainIngestRequest } from "./request-to-plain.js";
 import { eventTypeBytes, eventTypes } from "./event-types.js";
 import { measureCustomdata } from "./wire-customdata.js";
-import { hasBom, newScan, readLength, readTag, sameBytesAs, skipField, startEvent, utf16Units, WireError, type Scan } from "./wire-reader.js";
+import { hasBom, indexOfBytes, newScan, readLength, readTag, skipField, startEvent, utf16Units, WireError, type Scan } from "./wire-reader.js";
 
 /**
  * A single-pass reader of encoded `playsmart.ingest.v1.Event` messages: what
@@ -21,8 +21,6 @@ import { hasBom, newScan, readLength, readTag, sameBytesAs, skipField, startEven
  * Unknown fields with a valid wire type are skipped, as protobuf-es does.
  */
 
-/** The event types, returned as these very strings instead of decoding a copy. */
-const knownTypes = eventTypes.map((name, t) => ({ name, bytes: eventTypeBytes[t]! }));
 
 /**
  * Reads each encoded Event of a request into the plain shape `validateBatch`
@@ -151,19 +149,15 @@ function readString(scan: Scan, end: number, wireType: number, field: string): s
   return scan.buf.utf8Slice(hasBom(scan.buf, start, stringEnd) ? start + 3 : start, stringEnd);
 }
 
-// The type is one of six names: those strings themselves, when it is.
+// The type is one of six names: those strings themselves (no decoded copy), when it is.
 function readType(scan: Scan, end: number, wireType: number): string {
   const at = scan.pos;
   const stringEnd = readLength(scan, end, wireType, "type");
-  const len = stringEnd - scan.pos;
-  for (let t = 0; t < knownTypes.length; t++) {
-    const known = knownTypes[t]!;
-    if (known.bytes.length === len && sameBytesAs(scan.buf, scan.pos, known.bytes)) {
-      scan.pos = stringEnd;
-      return known.name;
-    }
+  const known = indexOfBytes(eventTypeBytes, scan.buf, scan.pos, stringEnd);
+  if (known >= 0) {
+    scan.pos = stringEnd;
+    return eventTypes[known]!;
   }
   scan.pos = at;
   return readString(scan, end, wireType, "type");
 }
-

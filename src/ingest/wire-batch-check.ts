@@ -4,7 +4,7 @@ import { gameIdProblem } from "./game-id.js";
 import { isCommonTimestamp } from "./timestamp.js";
 import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
 import { measureCustomdata } from "./wire-customdata.js";
-import { newScan, readLength, readTag, sameBytes, sameBytesAs, startEvent, WireError, type Scan, type SliceBuffer } from "./wire-reader.js";
+import { indexOfBytes, newScan, readLength, readTag, sameBytes, startEvent, WireError, type Scan, type SliceBuffer } from "./wire-reader.js";
 
 /**
  * The gateway's one-pass check of a binary `IngestEventsRequest`, on its bytes:
@@ -89,7 +89,7 @@ function checkEvent(scan: Scan, start: number, end: number, limits: CustomdataLi
     switch (tag >>> 3) {
       case 1: {
         const typeEnd = readLength(scan, end, wireType, "type");
-        type = typeAt(buf, scan.pos, typeEnd);
+        type = indexOfBytes(eventTypeBytes, buf, scan.pos, typeEnd);
         scan.pos = typeEnd;
         break;
       }
@@ -131,15 +131,6 @@ function checkEvent(scan: Scan, start: number, end: number, limits: CustomdataLi
     if (idEnd - idStart > maxEventIdLength || !ids.add(buf, idStart, idEnd)) return false;
   }
   return true;
-}
-
-// Index of the event type these bytes name, or -1.
-function typeAt(buf: Uint8Array, start: number, end: number): number {
-  for (let t = 0; t < eventTypeBytes.length; t++) {
-    const name = eventTypeBytes[t]!;
-    if (name.length === end - start && sameBytesAs(buf, start, name)) return t;
-  }
-  return -1;
 }
 
 // The length of printable ASCII bytes (0x20-0x7e), or -1: such bytes are their

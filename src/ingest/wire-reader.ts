@@ -208,8 +208,16 @@ export function sameBytes(buf: Uint8Array, aStart: number, aEnd: number, bStart:
   return true;
 }
 
-/** Whether `buf` holds `other` at `start` (the caller checked the length). */
-export function sameBytesAs(buf: Uint8Array, start: number, other: Uint8Array): boolean {
+/** Index of the entry of `names` that `buf[start, end)` holds, or -1. */
+export function indexOfBytes(names: readonly Uint8Array[], buf: Uint8Array, start: number, end: number): number {
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
+    if (name.length === end - start && sameBytesAt(buf, start, name)) return n;
+  }
+  return -1;
+}
+
+function sameBytesAt(buf: Uint8Array, start: number, other: Uint8Array): boolean {
   for (let i = 0; i < other.length; i++) if (buf[start + i] !== other[i]) return false;
   return true;
 }

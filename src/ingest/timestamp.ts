@@ -166,7 +166,9 @@ export function timestampProblem(value: string): string | undefined {
 // Digit at `at` of raw bytes, or a value that fails every range check below.
 function byteDigit(buf: Uint8Array, at: number): number {
   const c = buf[at]! - 48;
-  return c >= 0 && c <= 9 ? c : -1000;
+  // Far below zero, so that one non-digit puts any field it is part of out of
+  // range, the four-digit year included (-1000 did not: "300x" read as 2999).
+  return c >= 0 && c <= 9 ? c : -1_000_000;
 }
 
 /**

@@ -75,4 +75,19 @@ describe("timestampProblem", () => {
     );
     fc.assert(fc.property(fc.string({ maxLength: 40 }), agree), { numRuns: 5_000 });
   });
+
+  it("isCommonTimestamp accepts no byte outside the grammar at any place, the year's last digit included", () => {
+    // Late years matter: a non-digit last year digit once read as 1000 less, still a year in range.
+    for (const valid of ["9998-12-31T23:59:59Z", "2999-06-15T12:30:45.123456789+05:30", "3000-01-01T00:00:00-12:00", "1971-01-01T00:00:00Z"]) {
+      for (let at = 0; at < valid.length; at++) {
+        for (let b = 0; b < 256; b++) {
+          const bytes = Buffer.from(valid, "latin1");
+          bytes[at] = b;
+          if (!isCommonTimestamp(bytes, 0, bytes.length)) continue;
+          const text = bytes.toString("latin1");
+          assert.ok(b < 0x80 && timestampProblem(text) === undefined, `accepted ${JSON.stringify(text)}`);
+        }
+      }
+    }
+  });
 });

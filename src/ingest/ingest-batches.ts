@@ -5,6 +5,8 @@ import { uuidV7 } from "../stream/uuid-v7.js";
 import { defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { scanRequest } from "./event-wire-scanner.js";
 import { checkBatch, peekUserId, type BatchSummary } from "./validate-batch.js";
+import { checkJsonBatch } from "./json-batch-check.js";
+import { parseJsonBody } from "./json-body.js";
 import { checkWireBatch } from "./wire-batch-check.js";
 
 /** What a caller learns about an accepted batch. */
@@ -42,6 +44,14 @@ export interface IngestBatches {
    * @throws ValidationError (also for malformed wire data), PermissionDeniedError, UnavailableError
    */
   acceptBinary(callerUserId: string, bytes: Uint8Array): Promise<AcceptedBatch>;
+  /**
+   * {@link accept} for a JSON body exactly as received (REST), queued as it is.
+   * A plain valid batch is checked on its bytes in one pass (`checkJsonBatch`);
+   * anything else is parsed and checked as `accept` does, so every answer and
+   * error is the same.
+   * @throws ValidationError (also for a body that is not UTF-8 JSON), PermissionDeniedError, UnavailableError
+   */
+  acceptJson(callerUserId: string, body: Buffer): Promise<AcceptedBatch>;
 }
 
 /** Why a batch was refused, or that it was accepted (metric label values). */
@@ -96,17 +106,37 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     return append(entryOf(batch, request.format, request.encoded()), batch.eventCount);
   };
 
-  // The one-pass check answers only for a valid batch of the caller's own;
+  // The one-pass checks answer only for a valid batch of the caller's own;
   // every other request, errors included, takes the path of `accept`. A wire
-  // error is thrown before the ownership check, as the decoding of a JSON or
-  // Connect request is, and is not counted as an ingest outcome either.
-  const quickSummary = (callerUserId: string, bytes: Uint8Array): BatchSummary | undefined => {
-    const summary = checkWireBatch(bytes, limits);
-    return summary !== undefined && summary.userId === callerUserId ? summary : undefined;
-  };
-  const appendBinary = (summary: BatchSummary, bytes: Uint8Array): Promise<AcceptedBatch> =>
-    append(entryOf(summary, "pb", asBuffer(bytes)), summary.eventCount);
+  // or JSON syntax error is thrown before the ownership check, as the decoding
+  // of a Connect request is, and is not counted as an ingest outcome either.
+  const mine = (summary: BatchSummary | undefined, callerUserId: string) => (summary !== undefined && summary.userId === callerUserId ? summary : undefined);
   const binaryRequest = (bytes: Uint8Array): IngestRequest => ({ body: scanRequest(bytes), format: "pb", encoded: () => asBuffer(bytes) });
+  const jsonRequest = (body: Buffer): IngestRequest => ({ body: parseJsonBody(body), format: "json", encoded: () => body });
+
+  // One request in either encoding: the quick summary, or the exact path.
+  const acceptEncoded = (
+    callerUserId: string,
+    quickSummary: () => BatchSummary | undefined,
+    exactRequest: () => IngestRequest,
+    format: EntryFormat,
+    bytes: Buffer,
+  ): Promise<AcceptedBatch> => {
+    let summary: BatchSummary | undefined;
+    let request: IngestRequest | undefined;
+    try {
+      summary = mine(quickSummary(), callerUserId);
+      if (summary === undefined) request = exactRequest();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (summary !== undefined) {
+      const quick = summary;
+      return run(() => append(entryOf(quick, format, bytes), quick.eventCount), quick.eventCount);
+    }
+    const slow = request!;
+    return run(() => accept(callerUserId, slow), eventCount(slow.body));
+  };
 
   // Runs one request up to its append and, with an observer, reports its
   // outcome with the batch's event count. A synchronous throw (a refusal found
@@ -136,22 +166,9 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
 
   return {
     accept: (callerUserId, request) => run(() => accept(callerUserId, request), eventCount(request.body)),
-    acceptBinary(callerUserId, bytes) {
-      let summary: BatchSummary | undefined;
-      let request: IngestRequest | undefined;
-      try {
-        summary = quickSummary(callerUserId, bytes);
-        if (summary === undefined) request = binaryRequest(bytes);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (summary !== undefined) {
-        const quick = summary;
-        return run(() => appendBinary(quick, bytes), quick.eventCount);
-      }
-      const slow = request!;
-      return run(() => accept(callerUserId, slow), eventCount(slow.body));
-    },
+    acceptBinary: (callerUserId, bytes) =>
+      acceptEncoded(callerUserId, () => checkWireBatch(bytes, limits), () => binaryRequest(bytes), "pb", asBuffer(bytes)),
+    acceptJson: (callerUserId, body) => acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body),
   };
 }
 

@@ -4,7 +4,8 @@ import { gameIdProblem } from "./game-id.js";
 import { isCommonTimestamp } from "./timestamp.js";
 import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
 import { measureCustomdata } from "./wire-customdata.js";
-import { indexOfBytes, newScan, readLength, readTag, sameBytes, startEvent, WireError, type Scan, type SliceBuffer } from "./wire-reader.js";
+import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
+import { indexOfBytes, newScan, readLength, readTag, startEvent, WireError, type Scan } from "./wire-reader.js";
 
 /**
  * The gateway's one-pass check of a binary `IngestEventsRequest`, on its bytes:
@@ -131,65 +132,6 @@ function checkEvent(scan: Scan, start: number, end: number, limits: CustomdataLi
     if (idEnd - idStart > maxEventIdLength || !ids.add(buf, idStart, idEnd)) return false;
   }
   return true;
-}
-
-// The length of printable ASCII bytes (0x20-0x7e), or -1: such bytes are their
-// own UTF-16 units, valid UTF-8, without a byte order mark or control characters.
-function asciiLength(buf: Uint8Array, start: number, end: number): number {
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    if (b < 0x20 || b > 0x7e) return -1;
-  }
-  return end - start;
-}
-
-// A non-empty printable ASCII field of at most `max` characters, as a string.
-function asciiString(buf: SliceBuffer, start: number, end: number, max: number): string | undefined {
-  const n = asciiLength(buf, start, end);
-  return n > 0 && n <= max ? buf.latin1Slice(start, end) : undefined;
-}
-
-/**
- * The event ids of one batch, as byte ranges of the request in an open-addressing
- * table: uniqueness without a string per id. Reused by every call (the check is
- * synchronous, so calls never overlap).
- */
-class IdRanges {
-  // Power of two above twice the most ids a batch holds: probes stay short.
-  private readonly slots = new Int32Array(512);
-  private readonly starts = new Int32Array(maxEventsPerBatch);
-  private readonly ends = new Int32Array(maxEventsPerBatch);
-  private size = 0;
-
-  clear(): void {
-    if (this.size > 0) this.slots.fill(0);
-    this.size = 0;
-  }
-
-  /**
-   * Adds a printable ASCII id; false when it is not one or the batch already
-   * holds it. Every id of a batch is a range of the same request buffer.
-   */
-  add(buf: Uint8Array, start: number, end: number): boolean {
-    // FNV-1a over the bytes, with the printable-ASCII check folded in.
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!;
-      if (b < 0x20 || b > 0x7e) return false;
-      hash = Math.imul(hash ^ b, 0x01000193);
-    }
-    const mask = this.slots.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) {
-        this.starts[this.size] = start;
-        this.ends[this.size] = end;
-        this.slots[slot] = ++this.size;
-        return true;
-      }
-      if (sameBytes(buf, this.starts[entry - 1]!, this.ends[entry - 1]!, start, end)) return false;
-    }
-  }
 }
 
 const ids = new IdRanges();

@@ -1,10 +1,9 @@
-import { isUtf8 } from "node:buffer";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { requirePlayer } from "../auth/principal.js";
-import { ValidationError } from "../errors.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
+import { parseJsonBody } from "../ingest/json-body.js";
 import type { Logger } from "../logger.js";
 import { tokenPairMessage } from "./auth-service.js";
 import { isUnexpected, toHttpError } from "./error-map.js";
@@ -55,21 +54,6 @@ function send(res: Res, status: number, body: unknown, headers: Record<string, s
 }
 
 
-/**
- * The body as JSON. An object with a repeated key reads as its last value, as
- * JSON.parse (and so the worker, and Protobuf JSON) reads it.
- */
-function parseJson(raw: Buffer): unknown {
-  // Invalid UTF-8 is refused rather than read as U+FFFD and stored altered
-  // (isUtf8 is a native scan, cheaper than a fatal TextDecoder).
-  if (!isUtf8(raw)) throw new ValidationError([{ index: -1, field: "body", reason: "is not valid UTF-8" }]);
-  try {
-    return JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw new ValidationError([{ index: -1, field: "body", reason: "is not valid JSON" }]);
-  }
-}
-
 function field(body: unknown, name: string): unknown {
   return typeof body === "object" && body !== null ? (body as Record<string, unknown>)[name] : undefined;
 }
@@ -105,12 +89,12 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
       if (info) info.userId = userId;
       return userId;
     };
-    const readJson = async (req: Req) => parseJson(await readBody(req, bodyLimitBytes));
+    const readJson = async (req: Req) => parseJsonBody(await readBody(req, bodyLimitBytes));
     Object.assign(routes, {
       "POST /ingest/events": async (req: Req, res: Res) => {
         const userId = await player(req);
         const raw = await readBody(req, bodyLimitBytes);
-        const accepted = await g.ingest.accept(userId, { body: parseJson(raw), format: "json", encoded: () => raw });
+        const accepted = await g.ingest.acceptJson(userId, raw);
         send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
       },
       "POST /auth/register": async (req: Req, res: Res) => {

@@ -16,13 +16,8 @@ import { checkBatch, type BatchSummary } from "../../src/ingest/validate-batch.j
 import { checkWireBatch } from "../../src/ingest/wire-batch-check.js";
 import "../fuzz/arbitraries.js"; // FUZZ_SEED
 import { mutatedBytes } from "../helpers/mutated-bytes.js";
+import { limitSets, mostly } from "../helpers/one-pass-limits.js";
 import { encodeRequest, eventArb, type WEntry, type WEvent } from "../helpers/wire-requests.js";
-
-const limitSets: CustomdataLimits[] = [
-  { maxDepth: 16, maxBytes: 16 * 1024 },
-  { maxDepth: 2, maxBytes: 80 },
-  { maxDepth: 1, maxBytes: 12 },
-];
 
 /** The exact path's summary, or its error's violations as text. */
 function exact(bytes: Uint8Array, limits: CustomdataLimits): BatchSummary | string {
@@ -41,10 +36,6 @@ function sound(bytes: Uint8Array, limits: CustomdataLimits): boolean {
   assert.deepEqual(exact(bytes, limits), quick, "accepted what the exact path does not, or summed it up differently");
   return true;
 }
-
-// Mostly a valid value (weight 8), sometimes one at or past a rule's edge.
-const mostly = <T,>(valid: fc.Arbitrary<T>, edgy: readonly T[]): fc.Arbitrary<T> =>
-  fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: fc.constantFrom(...edgy) });
 
 const level: WEntry[][] = [[{ key: "level", values: [{ k: "num", v: 3 }] }]];
 const nested: WEntry[][] = [[{ key: "a", values: [{ k: "struct", entries: [{ key: "b", values: [{ k: "str", v: "deep" }] }] }] }]];

@@ -1,0 +1,466 @@
+import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
+import type { CustomdataLimits } from "./customdata-limits.js";
+import { eventTypes } from "./event-types.js";
+import { gameIdProblem, maxGameIdLength } from "./game-id.js";
+import { isCommonTimestamp } from "./timestamp.js";
+import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
+import { utf16Units, type SliceBuffer } from "./wire-reader.js";
+
+/**
+ * The gateway's one-pass check of a JSON `IngestEventsRequest` body, on its
+ * bytes: JSON syntax and every rule of `checkBatch` at once, building no object
+ * and no string per event. `JSON.parse` and then `checkBatch` cost about two
+ * thirds of a REST ingest request, and the body is queued as received anyway.
+ *
+ * Like `checkWireBatch`, it answers only "valid, this player's, N events" or
+ * "not sure" (undefined); the caller then parses and checks the body the exact
+ * way, which gives every verdict and reason. It is sure of what clients write
+ * for a valid batch: each known field once, by either of its names, no `null`,
+ * no unknown fields, ids, types, timestamps and names as printable ASCII without
+ * escapes, and customdata of any JSON within the limits. A differential test
+ * holds it to: whatever it accepts, `JSON.parse` + `checkBatch` accept with the
+ * same summary.
+ */
+export function checkJsonBatch(body: Buffer, limits: CustomdataLimits): BatchSummary | undefined {
+  scan.open(body as SliceBuffer);
+  ids.clear();
+  try {
+    return readBatch(scan, limits);
+  } catch (err) {
+    if (err === notSure) return undefined;
+    throw err;
+  } finally {
+    scan.close();
+  }
+}
+
+/** Thrown for anything the check does not vouch for; caught in checkJsonBatch. */
+const notSure = Symbol("not sure");
+
+const quote = 0x22;
+const backslash = 0x5c;
+const comma = 0x2c;
+const colon = 0x3a;
+const minus = 0x2d;
+const plus = 0x2b;
+const dot = 0x2e;
+const zero = 0x30;
+const nine = 0x39;
+const openBrace = 0x7b;
+const closeBrace = 0x7d;
+const openBracket = 0x5b;
+const closeBracket = 0x5d;
+
+/** Deepest customdata nesting read, a bound on recursion (MariaDB stores at most 31 levels; see storableCustomdataDepth). */
+const maxNesting = 32;
+
+/**
+ * Names a JSON string may hold at one place (keys, event types), matched on
+ * the bytes after the opening quote without first finding the closing one.
+ */
+class NameTable {
+  private readonly bytes: Uint8Array[];
+  // Indexes of the names by their first byte.
+  private readonly byFirstByte: number[][] = Array.from({ length: 256 }, () => []);
+
+  constructor(names: readonly string[]) {
+    this.bytes = names.map((name) => Buffer.from(name, "latin1"));
+    this.bytes.forEach((name, n) => this.byFirstByte[name[0]!]!.push(n));
+  }
+
+  /** Index of the name that `buf[at]` starts followed by a closing quote, or -1. */
+  match(buf: Uint8Array, at: number, end: number): number {
+    const candidates = this.byFirstByte[buf[at]!]!;
+    for (let c = 0; c < candidates.length; c++) {
+      const n = candidates[c]!;
+      const name = this.bytes[n]!;
+      const close = at + name.length;
+      if (close >= end || buf[close] !== quote) continue;
+      let k = 1;
+      while (k < name.length && buf[at + k] === name[k]) k++;
+      if (k === name.length) return n;
+    }
+    return -1;
+  }
+
+  length(n: number): number {
+    return this.bytes[n]!.length;
+  }
+}
+
+// Each field by its proto name and its JSON name, as `pick` reads them; the
+// slot is the field, whichever name it came by.
+const batchKeys = new NameTable(["user_id", "userId", "game_id", "gameId", "events"]);
+const batchSlots = [0, 0, 1, 1, 2];
+const eventKeys = new NameTable(["type", "timestamp", "customdata", "customEventName", "custom_event_name", "event_id", "eventId"]);
+const eventSlots = [0, 1, 2, 3, 3, 4, 4];
+const typeNames = new NameTable(eventTypes);
+/** Longest timestamp isCommonTimestamp accepts. */
+const maxTimestampLength = 35;
+const customType = eventTypes.indexOf("Custom");
+
+const ids = new IdRanges();
+
+/** Cursor over one body; `start` and `stringEnd` frame the last plain string read. */
+class JsonScan {
+  buf: SliceBuffer = Buffer.alloc(0) as SliceBuffer;
+  pos = 0;
+  end = 0;
+  start = 0;
+  stringEnd = 0;
+  /** Customdata size as JSON text, counted as `customdataProblem` counts it. */
+  jsonBytes = 0;
+
+  open(buf: SliceBuffer): void {
+    this.buf = buf;
+    this.pos = 0;
+    this.end = buf.length;
+  }
+
+  /** Lets the request buffer go. */
+  close(): void {
+    this.buf = empty;
+  }
+
+  // Reads never pass the end: an out-of-bounds read would make V8 treat every
+  // byte read as "number or undefined", several times slower.
+  /** The byte at `i`, or -1 past the end. */
+  at(i: number): number {
+    return i < this.end ? this.buf[i]! : -1;
+  }
+
+  /** The byte at the cursor, or -1 at the end. */
+  peek(): number {
+    return this.at(this.pos);
+  }
+
+  skipWhitespace(): void {
+    const buf = this.buf;
+    const end = this.end;
+    let i = this.pos;
+    while (i < end) {
+      const b = buf[i]!;
+      if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+      i++;
+    }
+    this.pos = i;
+  }
+
+  /** Steps over `byte` (after any whitespace). */
+  expect(byte: number): void {
+    this.skipWhitespace();
+    if (this.peek() !== byte) throw notSure;
+    this.pos++;
+  }
+
+  /**
+   * After a member or an item: true at a comma (stepped over), false at `close`
+   * (stepped over), not sure at anything else.
+   */
+  more(close: number): boolean {
+    this.skipWhitespace();
+    const b = this.peek();
+    this.pos++;
+    if (b === comma) return true;
+    if (b === close) return false;
+    throw notSure;
+  }
+
+  /** Reads a string that holds one of `names` and answers its index. */
+  name(names: NameTable): number {
+    this.skipWhitespace();
+    if (this.peek() !== quote || this.pos + 1 >= this.end) throw notSure;
+    const at = this.pos + 1;
+    const n = names.match(this.buf, at, this.end);
+    if (n < 0) throw notSure;
+    this.pos = at + names.length(n) + 1;
+    return n;
+  }
+
+  /** Reads `"key":` and answers the slot of the known key it names. */
+  key(keys: NameTable, slots: readonly number[]): number {
+    const slot = slots[this.name(keys)]!;
+    this.expect(colon);
+    return slot;
+  }
+
+  /**
+   * Reads a string of at most `max` bytes without escapes; its content is
+   * [start, stringEnd). Its caller checks the bytes are printable ASCII (a
+   * backslash, printable itself, is refused here).
+   */
+  plainString(max: number): void {
+    this.skipWhitespace();
+    if (this.peek() !== quote) throw notSure;
+    const buf = this.buf;
+    const start = this.pos + 1;
+    const end = Math.min(this.end, start + max + 1);
+    let i = start;
+    for (;;) {
+      if (i >= end) throw notSure;
+      const b = buf[i]!;
+      if (b === quote) break;
+      if (b === backslash) throw notSure;
+      i++;
+    }
+    this.start = start;
+    this.stringEnd = i;
+    this.pos = i + 1;
+  }
+
+  /** Reads any JSON string (the cursor at its quote) and answers its length as a JS string (UTF-16 units). */
+  string(): number {
+    const buf = this.buf;
+    const end = this.end;
+    const start = this.pos + 1;
+    let i = start;
+    let escapeBytes = 0;
+    let ascii = true;
+    for (;;) {
+      if (i >= end) throw notSure;
+      const b = buf[i]!;
+      if (b === quote) break;
+      if (b < 0x20) throw notSure;
+      if (b === backslash) {
+        const e = this.at(i + 1);
+        if (e === 0x75) {
+          // \uXXXX: one UTF-16 unit from six bytes.
+          if (!(isHex(this.at(i + 2)) && isHex(this.at(i + 3)) && isHex(this.at(i + 4)) && isHex(this.at(i + 5)))) throw notSure;
+          escapeBytes += 5;
+          i += 6;
+        } else if (e === quote || e === backslash || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          escapeBytes += 1;
+          i += 2;
+        } else throw notSure;
+        continue;
+      }
+      if (b >= 0x80) ascii = false;
+      i++;
+    }
+    this.pos = i + 1;
+    if (ascii) return i - start - escapeBytes;
+    // Validates the UTF-8 too: JSON.parse never sees a body that is not. Each
+    // escape is ASCII, counted a unit per byte there, so its extra bytes come off.
+    const units = utf16Units(buf, start, i);
+    if (units < 0) throw notSure;
+    return units - escapeBytes;
+  }
+
+  /** Reads a JSON number and answers the length of `String(value)`. */
+  number(): number {
+    const buf = this.buf;
+    const start = this.pos;
+    let i = start;
+    if (this.at(i) === minus) i++;
+    const intStart = i;
+    if (this.at(i) === zero) i++;
+    else if (isDigit(this.at(i))) while (isDigit(this.at(++i)));
+    else throw notSure;
+    const intEnd = i;
+    let exponent = false;
+    if (this.at(i) === dot) {
+      if (!isDigit(this.at(++i))) throw notSure;
+      while (isDigit(this.at(++i)));
+    }
+    if (this.at(i) === 0x65 || this.at(i) === 0x45) {
+      exponent = true;
+      if (this.at(i + 1) === plus || this.at(i + 1) === minus) i++;
+      if (!isDigit(this.at(++i))) throw notSure;
+      while (isDigit(this.at(++i)));
+    }
+    this.pos = i;
+    if (!exponent && writtenAsIs(buf, start, intStart, intEnd, i)) return i - start;
+    const value = Number(buf.latin1Slice(start, i));
+    // JSON.parse makes 1e400 Infinity, which customdataProblem refuses.
+    if (!Number.isFinite(value)) throw notSure;
+    return String(value).length;
+  }
+
+  /** Steps over `word` (true, false, null) at the cursor. */
+  literal(word: Uint8Array): void {
+    for (let k = 0; k < word.length; k++) if (this.at(this.pos + k) !== word[k]) throw notSure;
+    this.pos += word.length;
+  }
+
+  /** Reads one customdata value at `depth` (the customdata object is 1), adding its size to jsonBytes. */
+  value(depth: number, limits: CustomdataLimits): void {
+    this.skipWhitespace();
+    const b = this.peek();
+    if (b === openBrace) this.object(depth, limits);
+    else if (b === openBracket) this.array(depth, limits);
+    else if (b === quote) this.jsonBytes += this.string() + 2;
+    else if (b === 0x74) {
+      this.literal(trueBytes);
+      this.jsonBytes += 4;
+    } else if (b === 0x66) {
+      this.literal(falseBytes);
+      this.jsonBytes += 5;
+    } else if (b === 0x6e) {
+      this.literal(nullBytes);
+      this.jsonBytes += 4;
+    } else this.jsonBytes += this.number();
+    if (this.jsonBytes > limits.maxBytes) throw notSure;
+  }
+
+  private object(depth: number, limits: CustomdataLimits): void {
+    if (depth > limits.maxDepth || depth > maxNesting) throw notSure;
+    this.pos++;
+    this.jsonBytes += 2;
+    this.skipWhitespace();
+    if (this.peek() === closeBrace) {
+      this.pos++;
+      return;
+    }
+    // A repeated key is counted each time, with each of its values, where
+    // JSON.parse keeps one key and its last value: the sum can only be larger
+    // than customdataProblem's, so a batch within the limits here is within
+    // them there too.
+    do {
+      this.skipWhitespace();
+      if (this.peek() !== quote) throw notSure;
+      this.jsonBytes += this.string() + 4;
+      this.expect(colon);
+      this.value(depth + 1, limits);
+    } while (this.more(closeBrace));
+  }
+
+  private array(depth: number, limits: CustomdataLimits): void {
+    if (depth > limits.maxDepth || depth > maxNesting) throw notSure;
+    this.pos++;
+    this.jsonBytes += 2;
+    this.skipWhitespace();
+    if (this.peek() === closeBracket) {
+      this.pos++;
+      return;
+    }
+    do {
+      this.jsonBytes += 1;
+      this.value(depth + 1, limits);
+    } while (this.more(closeBracket));
+  }
+}
+
+const empty = Buffer.alloc(0) as SliceBuffer;
+const trueBytes = Buffer.from("true", "latin1");
+const falseBytes = Buffer.from("false", "latin1");
+const nullBytes = Buffer.from("null", "latin1");
+const scan = new JsonScan();
+
+/**
+ * Whether String() writes the number `buf[start, end)` (no exponent; its
+ * integer digits at [intStart, intEnd)) exactly as it came, so its length is
+ * known without parsing it. A decimal of at most 15 significant digits is the
+ * shortest form of its double, so String() keeps those digits; it drops
+ * trailing fraction zeros and the sign of -0, and writes below 1e-6 with an
+ * exponent.
+ */
+function writtenAsIs(buf: Uint8Array, start: number, intStart: number, intEnd: number, end: number): boolean {
+  const zeroInteger = buf[intStart] === zero;
+  if (intEnd === end) return end - intStart <= 15 && !(zeroInteger && intStart > start);
+  if (buf[end - 1] === zero) return false;
+  let significant = zeroInteger ? 0 : intEnd - intStart;
+  let i = intEnd + 1;
+  if (zeroInteger) {
+    while (buf[i] === zero) i++;
+    if (i - intEnd - 1 > 5) return false;
+  }
+  significant += end - i;
+  return significant <= 15;
+}
+
+function isDigit(b: number): boolean {
+  return b >= zero && b <= nine;
+}
+
+function isHex(b: number): boolean {
+  return (b >= zero && b <= nine) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x66);
+}
+
+function readBatch(s: JsonScan, limits: CustomdataLimits): BatchSummary | undefined {
+  s.expect(openBrace);
+  let seen = 0;
+  let userStart = 0;
+  let userEnd = 0;
+  let gameStart = 0;
+  let gameEnd = 0;
+  let events = 0;
+  do {
+    const slot = s.key(batchKeys, batchSlots);
+    if (seen & (1 << slot)) throw notSure;
+    seen |= 1 << slot;
+    if (slot === 2) events = readEvents(s, limits);
+    else {
+      s.plainString(slot === 0 ? maxUserIdLength : maxGameIdLength);
+      if (slot === 0) {
+        userStart = s.start;
+        userEnd = s.stringEnd;
+      } else {
+        gameStart = s.start;
+        gameEnd = s.stringEnd;
+      }
+    }
+  } while (s.more(closeBrace));
+  s.skipWhitespace();
+  if (s.pos !== s.end || seen !== 7) return undefined;
+  const userId = asciiString(s.buf, userStart, userEnd, maxUserIdLength);
+  const gameId = asciiString(s.buf, gameStart, gameEnd, Infinity);
+  if (userId === undefined || gameId === undefined || gameIdProblem(gameId) !== undefined) return undefined;
+  return { userId, gameId, eventCount: events };
+}
+
+function readEvents(s: JsonScan, limits: CustomdataLimits): number {
+  s.expect(openBracket);
+  let events = 0;
+  do {
+    if (events === maxEventsPerBatch) throw notSure;
+    readEvent(s, limits);
+    events++;
+  } while (s.more(closeBracket));
+  return events;
+}
+
+// One event: returns only when every rule holds.
+function readEvent(s: JsonScan, limits: CustomdataLimits): void {
+  s.expect(openBrace);
+  const buf = s.buf;
+  let seen = 0;
+  let type = -1;
+  let nameStart = 0;
+  let nameEnd = 0;
+  let idStart = 0;
+  let idEnd = 0;
+  do {
+    const slot = s.key(eventKeys, eventSlots);
+    if (seen & (1 << slot)) throw notSure;
+    seen |= 1 << slot;
+    if (slot === 2) {
+      // Customdata that is not an object (null included) is left to the exact path.
+      s.skipWhitespace();
+      if (s.peek() !== openBrace) throw notSure;
+      s.jsonBytes = 0;
+      s.value(1, limits);
+      continue;
+    }
+    if (slot === 0) type = s.name(typeNames);
+    else if (slot === 1) {
+      s.plainString(maxTimestampLength);
+      if (!isCommonTimestamp(buf, s.start, s.stringEnd)) throw notSure;
+    } else if (slot === 3) {
+      s.plainString(maxCustomEventNameLength);
+      nameStart = s.start;
+      nameEnd = s.stringEnd;
+    } else {
+      s.plainString(maxEventIdLength);
+      idStart = s.start;
+      idEnd = s.stringEnd;
+    }
+  } while (s.more(closeBrace));
+  if (type < 0 || (seen & 2) === 0) throw notSure;
+  if (nameEnd > nameStart) {
+    if (asciiLength(buf, nameStart, nameEnd) < 0 || nameEnd - nameStart > maxCustomEventNameLength) throw notSure;
+  } else if (type === customType) {
+    throw notSure;
+  }
+  // An empty id means "no id" (the worker derives one).
+  if (idEnd > idStart && (idEnd - idStart > maxEventIdLength || !ids.add(buf, idStart, idEnd))) throw notSure;
+}

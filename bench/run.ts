@@ -21,6 +21,7 @@ import { newRow, type Row } from "./row.js";
 import { runClusterShardsScenario } from "./scenarios/cluster-shards.js";
 import { runDrainScenario } from "./scenarios/drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
+import { runPairedIngestScenario } from "./scenarios/paired-ingest.js";
 import { runPipelineScenarios } from "./scenarios/pipeline.js";
 import { summarizeProfiles } from "./tools/profile-summary.js";
 
@@ -55,6 +56,8 @@ function plan(options: BenchOptions): ScenarioName[] {
 async function runScenario(bench: Bench, name: ScenarioName, pending: readonly ScenarioName[]): Promise<Row[]> {
   if (ingestSpecs[name]) return [await runIngestScenario(bench, name)];
   switch (name) {
+    case "rest-200-paired":
+      return [await runPairedIngestScenario(bench)];
     case "baseline-drain":
       return [await runDrainScenario(bench, name, 1, true)];
     case "baseline-drain-2w":

@@ -8,7 +8,7 @@ import type { ScenarioName } from "../options.js";
 import { newRow, setCpu, type Row } from "../row.js";
 
 /** What an ingest scenario sends. */
-interface IngestSpec {
+export interface IngestSpec {
   protocol: LoadProtocol;
   batchSize: number;
   /** Load the bare baseline server instead of the gateway. */
@@ -68,22 +68,10 @@ export function loadRow(name: string, job: LoadJob, result: LoadResult, usage: R
   return row;
 }
 
-/** One ingest scenario: REST, gRPC or Connect JSON against the gateway, or REST against the bare baseline. */
-export async function runIngestScenario(bench: Bench, name: ScenarioName): Promise<Row> {
-  const spec = ingestSpecs[name];
-  if (!spec) throw new Error(`${name} is not an ingest scenario`);
+/** The closed-loop load of `spec` against the gateway, with the run's options. */
+export function ingestJob(bench: Bench, spec: IngestSpec): LoadJob {
   const o = bench.options;
-  let ratePerSec: number | undefined;
-  if (spec.paceOf) {
-    const peak = bench.results.get(spec.paceOf.scenario)?.reqPerSec;
-    if (!peak) {
-      const row = newRow(name);
-      row.failures.push(`needs ${spec.paceOf.scenario} measured first`);
-      return row;
-    }
-    ratePerSec = peak * spec.paceOf.share;
-  }
-  const job: LoadJob = {
+  return {
     protocol: spec.protocol,
     url: bench.gatewayUrl,
     players: bench.players,
@@ -94,8 +82,41 @@ export async function runIngestScenario(bench: Bench, name: ScenarioName): Promi
     sessions: o.grpcSessions,
     warmupMs: o.warmupMs,
     durationMs: o.durationMs,
-    ...(ratePerSec ? { ratePerSec } : {}),
   };
+}
+
+/** Starts `baselines/bare-ingest-server.ts` on a stream key of the run's prefix. */
+export async function startBareServer(bench: Bench): Promise<{ url: string; pid: number | undefined; key: string; stop: () => Promise<void> }> {
+  const key = `${bench.prefix}:bench:bare`;
+  const server = await bench.startScript("baseline-ingest", bareServer, { REDIS_URL: bench.options.redisUrl, STREAM_KEY: key }, (port) => ({
+    url: `http://127.0.0.1:${port}`,
+    httpPath: "/readyz",
+  }));
+  return {
+    url: server.url,
+    pid: server.pid,
+    key,
+    stop: async () => {
+      await server.stop();
+    },
+  };
+}
+
+/** One ingest scenario: REST, gRPC or Connect JSON against the gateway, or REST against the bare baseline. */
+export async function runIngestScenario(bench: Bench, name: ScenarioName): Promise<Row> {
+  const spec = ingestSpecs[name];
+  if (!spec) throw new Error(`${name} is not an ingest scenario`);
+  let ratePerSec: number | undefined;
+  if (spec.paceOf) {
+    const peak = bench.results.get(spec.paceOf.scenario)?.reqPerSec;
+    if (!peak) {
+      const row = newRow(name);
+      row.failures.push(`needs ${spec.paceOf.scenario} measured first`);
+      return row;
+    }
+    ratePerSec = peak * spec.paceOf.share;
+  }
+  const job: LoadJob = { ...ingestJob(bench, spec), ...(ratePerSec ? { ratePerSec } : {}) };
   if (!spec.baseline) {
     const row = await measureLoad(bench, name, job, bench.gatewayPid, bench.streamKeys);
     if (Object.keys(row.errors).length > 0) {
@@ -105,13 +126,9 @@ export async function runIngestScenario(bench: Bench, name: ScenarioName): Promi
     if (spec.paceOf && row.latency) row.notes.push(`p99 ${row.latency.p99Ms} ms at ${spec.paceOf.share * 100}% of ${spec.paceOf.scenario} (target < 50 ms)`);
     return row;
   }
-  const key = `${bench.prefix}:bench:bare`;
-  const server = await bench.startScript("baseline-ingest", bareServer, { REDIS_URL: o.redisUrl, STREAM_KEY: key }, (port) => ({
-    url: `http://127.0.0.1:${port}`,
-    httpPath: "/readyz",
-  }));
+  const server = await startBareServer(bench);
   try {
-    const row = await measureLoad(bench, name, { ...job, url: server.url }, server.pid, [key]);
+    const row = await measureLoad(bench, name, { ...job, url: server.url }, server.pid, [server.key]);
     row.notes.push("bare node:http + JSON.parse + one XADD of the raw body");
     if (Object.keys(row.errors).length > 0) row.failures.push(`baseline had errors: ${JSON.stringify(row.errors)}`);
     return row;

@@ -205,9 +205,3 @@ export function isCommonTimestamp(buf: Uint8Array, start: number, end: number): 
   const offsetMinutes = byteDigit(buf, i + 4) * 10 + byteDigit(buf, i + 5);
   return offsetHours >= 0 && offsetHours <= 23 && offsetMinutes >= 0 && offsetMinutes <= 59;
 }
-
-/** Formats an instant as a MySQL `DATETIME(6)` literal in UTC. */
-export function toMysqlDatetime(epochMs: number, micros = 0): string {
-  const iso = new Date(epochMs).toISOString(); // 2026-11-26T09:15:00.123Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(micros).padStart(3, "0")}`;
-}

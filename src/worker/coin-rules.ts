@@ -3,6 +3,7 @@
  * rules are tested without a database and the worker only feeds them the
  * current totals it read under the players' wallet locks.
  */
+import { utcDate } from "../ingest/utc-datetime.js";
 
 /** A game's coin rules (a registered game's row of `games`). */
 export interface CoinRules {
@@ -37,7 +38,7 @@ export interface CoinAward {
 
 /** The UTC calendar day of an instant, `YYYY-MM-DD`. */
 export function utcDay(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
+  return utcDate(epochMs);
 }
 
 /** Key of the coins one player earned in one game on one day. */

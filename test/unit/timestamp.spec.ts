@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseTimestamp, toMysqlDatetime } from "../../src/ingest/timestamp.js";
+import { parseTimestamp } from "../../src/ingest/timestamp.js";
+import { toMysqlDatetime } from "../../src/ingest/utc-datetime.js";
 
 describe("parseTimestamp", () => {
   const ok = (value: string) => {

@@ -24,6 +24,9 @@ interface DrainTiming {
   /** First moment the streams were empty; undefined on timeout. */
   endMs: number | undefined;
   samples: DrainSample[];
+  /** First poll after every drainer was ready, and the entries left then (undefined if none came). */
+  allReadyMs: number | undefined;
+  remainingWhenAllReady: number | undefined;
 }
 
 /**
@@ -31,25 +34,33 @@ interface DrainTiming {
  * when the first entry went pending (or vanished), and ended when the streams
  * were empty (both the worker and the raw drain delete what they acknowledge).
  * Timing from Redis, not from the processes' readiness, so start-up is excluded.
+ * `allReady` turns true once every drainer process has started; what was left
+ * then is recorded too, so a drainer that started late does not count.
  */
-async function watchDrain(redis: Redis, keys: readonly string[], group: string, initial: number, timeoutMs: number): Promise<DrainTiming> {
+async function watchDrain(redis: Redis, keys: readonly string[], group: string, initial: number, timeoutMs: number, allReady: () => boolean): Promise<DrainTiming> {
   const samples: DrainSample[] = [];
   let startMs: number | undefined;
+  let allReadyMs: number | undefined;
+  let remainingWhenAllReady: number | undefined;
   const until = performance.now() + timeoutMs;
   let lastSample = -Infinity;
   for (;;) {
     const now = performance.now();
     const remaining = await streamLength(redis, keys);
     if (startMs === undefined && (remaining < initial || (await pendingCount(redis, keys, group)) > 0)) startMs = now;
+    if (allReadyMs === undefined && allReady()) {
+      allReadyMs = now;
+      remainingWhenAllReady = remaining;
+    }
     if (startMs !== undefined && now - lastSample >= 1000) {
       samples.push({ atMs: now - startMs, remaining });
       lastSample = now;
     }
     if (remaining === 0) {
       samples.push({ atMs: now - (startMs ?? now), remaining });
-      return { startMs: startMs ?? now, endMs: now, samples };
+      return { startMs: startMs ?? now, endMs: now, samples, allReadyMs, remainingWhenAllReady };
     }
-    if (now > until) return { startMs: startMs ?? now, endMs: undefined, samples };
+    if (now > until) return { startMs: startMs ?? now, endMs: undefined, samples, allReadyMs, remainingWhenAllReady };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -95,7 +106,8 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   const group = baseline ? "raw" : consumerGroup;
   const readCount = bench.options.serviceEnv.WORKER_READ_COUNT ?? "100";
 
-  const timing = watchDrain(bench.redis, keys, group, master.entries, bench.options.drainTimeoutMs);
+  let started = false;
+  const timing = watchDrain(bench.redis, keys, group, master.entries, bench.options.drainTimeoutMs, () => started);
   const children: Child[] = await Promise.all(
     Array.from({ length: workers }, (_, i) =>
       baseline
@@ -110,14 +122,22 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
         : bench.startService(`${name}-${i + 1}`, "worker", { WORKER_CONSUMER_NAME: `bench-${name}-${i + 1}` }),
     ),
   );
+  started = true;
   const watch = bench.watch({ svc: children.map((c) => c.pid) }).start();
-  const { startMs, endMs, samples } = await timing;
+  const { startMs, endMs, samples, allReadyMs, remainingWhenAllReady } = await timing;
   const usage = watch.stop();
   const metrics = baseline ? [] : await Promise.all(children.map((c) => scrape(`${c.url}/metrics`)));
   await Promise.all(children.map((c) => c.stop()));
 
-  const seconds = ((endMs ?? performance.now()) - startMs) / 1000;
-  const drainedEntries = master.entries - (samples.at(-1)?.remaining ?? master.entries);
+  // Timed from the later of the first entry going pending and every drainer
+  // being up: processes start in parallel, but one that boots a second later
+  // would otherwise leave the others to drain alone meanwhile.
+  const lateStart =
+    allReadyMs !== undefined && remainingWhenAllReady !== undefined && allReadyMs > startMs && remainingWhenAllReady > 0 && remainingWhenAllReady < master.entries;
+  const fromMs = lateStart ? allReadyMs : startMs;
+  const fromEntries = lateStart ? remainingWhenAllReady : master.entries;
+  const seconds = ((endMs ?? performance.now()) - fromMs) / 1000;
+  const drainedEntries = fromEntries - (samples.at(-1)?.remaining ?? master.entries);
   const drainedEvents = Math.round((drainedEntries / master.entries) * master.events);
   row.eventsPerSec = drainedEvents / seconds;
   setCpu(row, usage);
@@ -130,12 +150,16 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   const fifth = Math.max(1, Math.floor(samples.length / 5));
   const first = rate(samples[0], samples[fifth]);
   const last = rate(samples[samples.length - 1 - fifth], samples.at(-1));
-  row.notes.push(`${workers} ${baseline ? "raw drain" : "worker"} process${workers > 1 ? "es" : ""}, ${master.events.toLocaleString("en-US")} events in ${seconds.toFixed(1)} s`);
+  row.notes.push(`${workers} ${baseline ? "raw drain" : "worker"} process${workers > 1 ? "es" : ""}, ${master.events.toLocaleString("en-US")} events in ${(((endMs ?? performance.now()) - startMs) / 1000).toFixed(1)} s`);
+  if (lateStart) {
+    const before = Math.round(((master.entries - fromEntries) / master.entries) * master.events);
+    row.notes.push(`timed from all started, ${((fromMs - startMs) / 1000).toFixed(1)} s in (${before.toLocaleString("en-US")} events drained before)`);
+  }
   if (first !== undefined && last !== undefined) row.notes.push(`first/last fifth ${Math.round(first).toLocaleString("en-US")}/${Math.round(last).toLocaleString("en-US")} ev/s`);
 
   const stored = await scalar(pool, "SELECT COUNT(*) FROM events");
   if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
-  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds };
+  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs };
   if (!baseline) {
     const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger");
     const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets");

@@ -12,6 +12,7 @@ export const scenarioOrder = [
   "grpc-1",
   "grpc-20",
   "grpc-200",
+  "grpc-200-paired",
   "connect-json-200",
   "baseline-drain",
   "drain-1w",
@@ -37,7 +38,7 @@ export const defaultScenarios: readonly ScenarioName[] = scenarioOrder.filter((s
 
 /** Scenarios that only need a gateway (the ones `--target` can run). */
 export const ingestScenarios: ReadonlySet<ScenarioName> = new Set([
-  "rest-1", "rest-20", "baseline-ingest", "rest-200", "rest-200-paired", "rest-200-half", "grpc-1", "grpc-20", "grpc-200", "connect-json-200",
+  "rest-1", "rest-20", "baseline-ingest", "rest-200", "rest-200-paired", "rest-200-half", "grpc-1", "grpc-20", "grpc-200", "grpc-200-paired", "connect-json-200",
 ]);
 
 /** Parsed command line. */

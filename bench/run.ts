@@ -57,7 +57,8 @@ async function runScenario(bench: Bench, name: ScenarioName, pending: readonly S
   if (ingestSpecs[name]) return [await runIngestScenario(bench, name)];
   switch (name) {
     case "rest-200-paired":
-      return [await runPairedIngestScenario(bench)];
+    case "grpc-200-paired":
+      return [await runPairedIngestScenario(bench, name)];
     case "baseline-drain":
       return [await runDrainScenario(bench, name, 1, true)];
     case "baseline-drain-2w":

@@ -3,6 +3,7 @@ import { startStreamSink } from "../lib/redis-tools.js";
 import type { GroupUsage } from "../lib/proc-stats.js";
 import { LatencyHistogram } from "../load/histogram.js";
 import { successLabel, type LoadJob, type LoadResult } from "../load/job.js";
+import type { ScenarioName } from "../options.js";
 import { newRow, setCpu, type Row } from "../row.js";
 import { ingestJob, ingestSpecs, startBareServer } from "./ingest.js";
 
@@ -14,43 +15,64 @@ interface Side {
   usages: Array<Record<string, GroupUsage>>;
 }
 
+/** Where one side's load goes. */
+interface Target {
+  job: LoadJob;
+  pid: number | undefined;
+  keys: readonly string[];
+}
+
+/** The paired scenarios: the scenario measured, and the one it is compared with in alternating slices. */
+export const pairedSpecs = {
+  "rest-200-paired": { subject: "rest-200", reference: "baseline-ingest", target: 0.7 },
+  "grpc-200-paired": { subject: "grpc-200", reference: "rest-200", target: 1 },
+} as const satisfies Partial<Record<ScenarioName, { subject: ScenarioName; reference: ScenarioName; target: number }>>;
+
+/** A paired scenario's name. */
+export type PairedScenario = keyof typeof pairedSpecs;
+
 /**
- * `rest-200-paired`: `rest-200` and `baseline-ingest` again, in alternating
- * slices of half the ingest duration each (baseline, gateway, gateway,
- * baseline, ...), both servers up the whole time. On this shared two-vCPU VM
+ * A paired scenario: `rest-200-paired` is `rest-200` against `baseline-ingest`
+ * again, `grpc-200-paired` is `grpc-200` against `rest-200`, in alternating
+ * slices of half the ingest duration each (reference, subject, subject,
+ * reference, ...), every server up the whole time. On this shared two-vCPU VM
  * the host's speed drifts by up to 2x from one minute to the next, so two
  * scenarios measured one after the other can compare different machines; in
- * alternating slices both see the same ones. The row is the gateway's, its
- * ratio the gateway's events/s over the baseline's across all slices, and the
+ * alternating slices both see the same ones. The row is the subject's, its
+ * ratio the subject's events/s over the reference's across all slices, and the
  * notes give each round's ratio, which shows how much the host moved.
  */
-export async function runPairedIngestScenario(bench: Bench): Promise<Row> {
-  const name = "rest-200-paired";
-  const job = ingestJob(bench, ingestSpecs["rest-200"]!);
-  const server = await startBareServer(bench);
+export async function runPairedIngestScenario(bench: Bench, name: PairedScenario): Promise<Row> {
+  const spec = pairedSpecs[name];
+  const bare = spec.reference === "baseline-ingest" ? await startBareServer(bench) : undefined;
+  const targetOf = (scenario: ScenarioName): Target =>
+    scenario === "baseline-ingest"
+      ? { job: { ...ingestJob(bench, ingestSpecs[scenario]!), url: bare!.url }, pid: bare!.pid, keys: [bare!.key] }
+      : { job: ingestJob(bench, ingestSpecs[scenario]!), pid: bench.gatewayPid, keys: bench.streamKeys };
+  const subjectTarget = targetOf(spec.subject);
+  const referenceTarget = targetOf(spec.reference);
   const sliceMs = Math.max(250, Math.round(bench.options.durationMs / 2));
-  const gateway: Side = { results: [], usages: [] };
-  const baseline: Side = { results: [], usages: [] };
+  const subject: Side = { results: [], usages: [] };
+  const reference: Side = { results: [], usages: [] };
   const roundRatios: number[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? (["baseline", "gateway"] as const) : (["gateway", "baseline"] as const);
-      for (const side of order) {
-        const isGateway = side === "gateway";
-        // Both sides were warmed by rest-200 and baseline-ingest, or by the first slices here.
+      const order = round % 2 === 0 ? ([false, true] as const) : ([true, false] as const);
+      for (const isSubject of order) {
+        const target = isSubject ? subjectTarget : referenceTarget;
+        // Both sides were warmed by their own scenarios, or by the first slices here.
         const warmupMs = round === 0 ? bench.options.warmupMs : Math.min(bench.options.warmupMs, 1000);
-        const slice: LoadJob = { ...job, url: isGateway ? bench.gatewayUrl : server.url, warmupMs, durationMs: sliceMs };
-        const measured = await measureSlice(bench, slice, isGateway ? bench.gatewayPid : server.pid, isGateway ? bench.streamKeys : [server.key]);
-        const target = isGateway ? gateway : baseline;
-        target.results.push(measured.result);
-        target.usages.push(measured.usage);
+        const measured = await measureSlice(bench, { ...target.job, warmupMs, durationMs: sliceMs }, target.pid, target.keys);
+        const side = isSubject ? subject : reference;
+        side.results.push(measured.result);
+        side.usages.push(measured.usage);
       }
-      roundRatios.push(eventsPerSec([gateway.results[round]!]) / eventsPerSec([baseline.results[round]!]));
+      roundRatios.push(eventsPerSec([subject.results[round]!]) / eventsPerSec([reference.results[round]!]));
     }
   } finally {
-    await server.stop();
+    await bare?.stop();
   }
-  return pairedRow(name, job, gateway, baseline, roundRatios);
+  return pairedRow(name, subjectTarget.job, referenceTarget.job, subject, reference, roundRatios);
 }
 
 async function measureSlice(bench: Bench, job: LoadJob, pid: number | undefined, keys: readonly string[]) {
@@ -85,36 +107,38 @@ function meanUsage(usages: ReadonlyArray<Record<string, GroupUsage>>): Record<st
   return out;
 }
 
-function pairedRow(name: string, job: LoadJob, gateway: Side, baseline: Side, roundRatios: readonly number[]): Row {
+function pairedRow(name: PairedScenario, job: LoadJob, referenceJob: LoadJob, subject: Side, reference: Side, roundRatios: readonly number[]): Row {
+  const spec = pairedSpecs[name];
   const row = newRow(name);
-  const seconds = gateway.results.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000;
+  const seconds = subject.results.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000;
   const latency = new LatencyHistogram();
   const success = successLabel(job.protocol);
-  for (const r of gateway.results) {
+  for (const r of subject.results) {
     latency.merge(LatencyHistogram.fromJSON(r.latency));
     for (const [label, n] of Object.entries(r.statuses)) if (label !== success) row.errors[label] = (row.errors[label] ?? 0) + n;
   }
-  row.eventsPerSec = eventsPerSec(gateway.results);
-  row.reqPerSec = gateway.results.reduce((sum, r) => sum + r.ok, 0) / seconds;
+  row.eventsPerSec = eventsPerSec(subject.results);
+  row.reqPerSec = subject.results.reduce((sum, r) => sum + r.ok, 0) / seconds;
   row.latency = latency.summary();
-  const usage = meanUsage(gateway.usages);
+  const usage = meanUsage(subject.usages);
   setCpu(row, usage);
-  const base = eventsPerSec(baseline.results);
-  if (base > 0) row.ratio = { value: row.eventsPerSec / base, vs: "baseline slices" };
+  const base = eventsPerSec(reference.results);
+  if (base > 0) row.ratio = { value: row.eventsPerSec / base, vs: `${spec.reference} slices` };
   row.notes.push(
-    `${rounds} rounds of ${(job.durationMs / 2000).toFixed(1)} s slices, baseline ${Math.round(base).toLocaleString("en-US")} events/s;` +
-      ` per round ${roundRatios.map((r) => r.toFixed(2)).join(" ")} (target >= 0.7)`,
+    `${spec.subject} against ${spec.reference} in ${rounds} rounds of ${(job.durationMs / 2000).toFixed(1)} s slices, ${spec.reference} ${Math.round(base).toLocaleString("en-US")} events/s;` +
+      ` per round ${roundRatios.map((r) => r.toFixed(2)).join(" ")} (target >= ${spec.target})`,
   );
   row.details = {
-    gateway: gateway.results.map((r) => ({ okEvents: r.okEvents, elapsedMs: r.elapsedMs })),
-    baseline: baseline.results.map((r) => ({ okEvents: r.okEvents, elapsedMs: r.elapsedMs })),
-    baselineUsage: meanUsage(baseline.usages),
+    subject: subject.results.map((r) => ({ okEvents: r.okEvents, elapsedMs: r.elapsedMs })),
+    reference: reference.results.map((r) => ({ okEvents: r.okEvents, elapsedMs: r.elapsedMs })),
+    referenceUsage: meanUsage(reference.usages),
     usage,
     roundRatios,
   };
   if (Object.keys(row.errors).length > 0) row.failures.push(`requests failed: ${JSON.stringify(row.errors)}`);
-  const baselineErrors = baseline.results.reduce((n, r) => n + Object.entries(r.statuses).filter(([label]) => label !== success).reduce((m, [, c]) => m + c, 0), 0);
-  if (baselineErrors > 0) row.failures.push(`the baseline had ${baselineErrors} failed requests`);
-  if (baseline.results.some((r) => r.ok === 0) || gateway.results.some((r) => r.ok === 0)) row.failures.push("a slice had no success");
+  const referenceSuccess = successLabel(referenceJob.protocol);
+  const referenceErrors = reference.results.reduce((n, r) => n + Object.entries(r.statuses).filter(([label]) => label !== referenceSuccess).reduce((m, [, c]) => m + c, 0), 0);
+  if (referenceErrors > 0) row.failures.push(`${spec.reference} had ${referenceErrors} failed requests`);
+  if (reference.results.some((r) => r.ok === 0) || subject.results.some((r) => r.ok === 0)) row.failures.push("a slice had no success");
   return row;
 }

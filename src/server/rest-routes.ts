@@ -53,7 +53,6 @@ function send(res: Res, status: number, body: unknown, headers: Record<string, s
   res.end(text);
 }
 
-
 function field(body: unknown, name: string): unknown {
   return typeof body === "object" && body !== null ? (body as Record<string, unknown>)[name] : undefined;
 }

@@ -33,21 +33,33 @@ export const ingestSpecs: Partial<Record<ScenarioName, IngestSpec>> = {
 const bareServer = fileURLToPath(new URL("../baselines/bare-ingest-server.ts", import.meta.url));
 
 /**
- * Runs `job` against the process `pid` while a sink keeps `keys` empty, and
- * turns the result into a row: events/s and req/s of successes, latency,
- * every other outcome as an error, CPU and peak RSS of the process.
+ * Runs `job` against the process `pid` while a sink keeps `keys` empty: the
+ * load's result, and the usage of the process and the machine over the
+ * measured window only (not the warm-up).
  */
-export async function measureLoad(bench: Bench, name: string, job: LoadJob, pid: number | undefined, keys: readonly string[]): Promise<Row> {
+export async function runMeasured(
+  bench: Bench,
+  job: LoadJob,
+  pid: number | undefined,
+  keys: readonly string[],
+): Promise<{ result: LoadResult; usage: ReturnType<ProcWatch["stop"]> }> {
   const sink = startStreamSink(bench.redis, () => keys);
   let watch: ProcWatch | undefined;
   let result: LoadResult;
   try {
-    // CPU and RSS are read over the measured window only, not the warm-up.
     result = await bench.load.run(job, () => (watch = bench.watch({ svc: pid === undefined ? [] : [pid] }).start()));
   } finally {
     await sink.stop();
   }
-  const usage = (watch ?? bench.watch({ svc: [] }).start()).stop();
+  return { result, usage: (watch ?? bench.watch({ svc: [] }).start()).stop() };
+}
+
+/**
+ * {@link runMeasured} turned into a row: events/s and req/s of successes,
+ * latency, every other outcome as an error, CPU and peak RSS of the process.
+ */
+export async function measureLoad(bench: Bench, name: string, job: LoadJob, pid: number | undefined, keys: readonly string[]): Promise<Row> {
+  const { result, usage } = await runMeasured(bench, job, pid, keys);
   return loadRow(name, job, result, usage);
 }
 

@@ -1,11 +1,10 @@
 import type { Bench } from "../context.js";
-import { startStreamSink } from "../lib/redis-tools.js";
 import type { GroupUsage } from "../lib/proc-stats.js";
 import { LatencyHistogram } from "../load/histogram.js";
 import { successLabel, type LoadJob, type LoadResult } from "../load/job.js";
 import type { ScenarioName } from "../options.js";
 import { newRow, setCpu, type Row } from "../row.js";
-import { ingestJob, ingestSpecs, startBareServer } from "./ingest.js";
+import { ingestJob, ingestSpecs, runMeasured, startBareServer } from "./ingest.js";
 
 /** Slices of each side: baseline and gateway alternate ABBA ABBA. */
 const rounds = 4;
@@ -62,7 +61,7 @@ export async function runPairedIngestScenario(bench: Bench, name: PairedScenario
         const target = isSubject ? subjectTarget : referenceTarget;
         // Both sides were warmed by their own scenarios, or by the first slices here.
         const warmupMs = round === 0 ? bench.options.warmupMs : Math.min(bench.options.warmupMs, 1000);
-        const measured = await measureSlice(bench, { ...target.job, warmupMs, durationMs: sliceMs }, target.pid, target.keys);
+        const measured = await runMeasured(bench, { ...target.job, warmupMs, durationMs: sliceMs }, target.pid, target.keys);
         const side = isSubject ? subject : reference;
         side.results.push(measured.result);
         side.usages.push(measured.usage);
@@ -73,18 +72,6 @@ export async function runPairedIngestScenario(bench: Bench, name: PairedScenario
     await bare?.stop();
   }
   return pairedRow(name, subjectTarget.job, referenceTarget.job, subject, reference, roundRatios);
-}
-
-async function measureSlice(bench: Bench, job: LoadJob, pid: number | undefined, keys: readonly string[]) {
-  const sink = startStreamSink(bench.redis, () => keys);
-  let watch: ReturnType<Bench["watch"]> | undefined;
-  let result: LoadResult;
-  try {
-    result = await bench.load.run(job, () => (watch = bench.watch({ svc: pid === undefined ? [] : [pid] }).start()));
-  } finally {
-    await sink.stop();
-  }
-  return { result, usage: (watch ?? bench.watch({ svc: [] }).start()).stop() };
 }
 
 function eventsPerSec(results: readonly LoadResult[]): number {

@@ -2,7 +2,7 @@ import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
 import type { CustomdataLimits } from "./customdata-limits.js";
 import { eventTypes } from "./event-types.js";
 import { gameIdProblem, maxGameIdLength } from "./game-id.js";
-import { isCommonTimestamp } from "./timestamp.js";
+import { isCommonTimestamp, maxCommonTimestampLength } from "./timestamp.js";
 import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
 import { utf16Units, type SliceBuffer } from "./wire-reader.js";
 
@@ -95,8 +95,6 @@ const batchSlots = [0, 0, 1, 1, 2];
 const eventKeys = new NameTable(["type", "timestamp", "customdata", "customEventName", "custom_event_name", "event_id", "eventId"]);
 const eventSlots = [0, 1, 2, 3, 3, 4, 4];
 const typeNames = new NameTable(eventTypes);
-/** Longest timestamp isCommonTimestamp accepts. */
-const maxTimestampLength = 35;
 const customType = eventTypes.indexOf("Custom");
 
 const ids = new IdRanges();
@@ -443,7 +441,7 @@ function readEvent(s: JsonScan, limits: CustomdataLimits): void {
     }
     if (slot === 0) type = s.name(typeNames);
     else if (slot === 1) {
-      s.plainString(maxTimestampLength);
+      s.plainString(maxCommonTimestampLength);
       if (!isCommonTimestamp(buf, s.start, s.stringEnd)) throw notSure;
     } else if (slot === 3) {
       s.plainString(maxCustomEventNameLength);

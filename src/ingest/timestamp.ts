@@ -171,6 +171,9 @@ function byteDigit(buf: Uint8Array, at: number): number {
   return c >= 0 && c <= 9 ? c : -1_000_000;
 }
 
+/** Longest timestamp {@link isCommonTimestamp} accepts: nine fraction digits and an offset. */
+export const maxCommonTimestampLength = 35;
+
 /**
  * Whether the ASCII bytes `buf[start, end)` are a timestamp of the common case
  * {@link timestampProblem} accepts without parsing: the same grammar and the
@@ -179,8 +182,8 @@ function byteDigit(buf: Uint8Array, at: number): number {
  * asks timestampProblem for the verdict and its reason.
  */
 export function isCommonTimestamp(buf: Uint8Array, start: number, end: number): boolean {
-  // 2026-11-26T09:15:00Z is 20 bytes; nine fraction digits and an offset make 35.
-  if (end - start < 20 || end - start > 35) return false;
+  // 2026-11-26T09:15:00Z is 20 bytes.
+  if (end - start < 20 || end - start > maxCommonTimestampLength) return false;
   if (buf[start + 4] !== dash || buf[start + 7] !== dash || buf[start + 10] !== upperT || buf[start + 13] !== colon || buf[start + 16] !== colon) {
     return false;
   }

@@ -38,7 +38,10 @@ import { eventFields, isPlainObject, judgeBatch, oracleTimestamp, topFields } fr
 /**
  * Per-call bound of validateBatch: inputs here are at most the size of a 1 MiB
  * body, and a valid 1 MiB batch costs up to ~120 ms on this machine (linear in
- * its values); generous for a loaded CI machine.
+ * its values); generous for a loaded CI machine. A call over it is timed once
+ * more and the faster time counts: a garbage collection of an earlier input's
+ * megabytes can land in one call (seen at 270-830 ms, 2 runs in 15), while a
+ * blow-up in the validator is slow every time.
  */
 const maxCallMs = 250;
 const userId = "01JD4AAAAAAAAAAAAAAAAAAAAA";
@@ -47,17 +50,20 @@ let slowest = { ms: 0, what: "" };
 type Outcome = { ok: true; batch: IngestBatch } | { ok: false; error: unknown };
 
 function run(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits, what = "", boundMs = maxCallMs): Outcome {
-  const started = performance.now();
-  let outcome: Outcome;
-  try {
-    outcome = { ok: true, batch: validateBatch(body, limits) };
-  } catch (error) {
-    outcome = { ok: false, error };
+  let outcome: Outcome | undefined;
+  let ms = Infinity;
+  for (let attempt = 0; attempt < 2 && ms >= boundMs; attempt++) {
+    const started = performance.now();
+    try {
+      outcome = { ok: true, batch: validateBatch(body, limits) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    ms = Math.min(ms, performance.now() - started);
   }
-  const ms = performance.now() - started;
   if (ms > slowest.ms) slowest = { ms, what };
-  assert.ok(ms < boundMs, `validateBatch took ${ms.toFixed(1)} ms (${what}); bound ${boundMs} ms`);
-  return outcome;
+  assert.ok(ms < boundMs, `validateBatch took ${ms.toFixed(1)} ms (${what}) twice; bound ${boundMs} ms`);
+  return outcome!;
 }
 
 /** A ValidationError with well-formed violations: the only failure the validator may throw. */

@@ -1,10 +1,10 @@
 import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
 import type { CustomdataLimits } from "./customdata-limits.js";
-import { eventTypes } from "./event-types.js";
+import { eventTypes, type EventType } from "./event-types.js";
 import { gameIdProblem, maxGameIdLength } from "./game-id.js";
 import { isCommonTimestamp, maxCommonTimestampLength } from "./timestamp.js";
-import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
-import { utf16Units, type SliceBuffer } from "./wire-reader.js";
+import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary, type IngestBatch } from "./validate-batch.js";
+import { sameBytes, utf16Units, type SliceBuffer } from "./wire-reader.js";
 
 /**
  * The gateway's one-pass check of a JSON `IngestEventsRequest` body, on its
@@ -22,10 +22,61 @@ import { utf16Units, type SliceBuffer } from "./wire-reader.js";
  * same summary.
  */
 export function checkJsonBatch(body: Buffer, limits: CustomdataLimits): BatchSummary | undefined {
+  return scanBatch(body, limits, undefined);
+}
+
+/** One event of a batch {@link readJsonBatch} is sure of, as `validateBatch` gives it. */
+export interface JsonBatchEvent {
+  type: EventType;
+  /** The timestamp as written (one `isCommonTimestamp` passes). */
+  timestamp: string;
+  customEventName: string | undefined;
+  eventId: string | undefined;
+  /** The customdata as `JSON.stringify` writes what `JSON.parse` read, or undefined when absent. */
+  customdataJson: string | undefined;
+}
+
+/** A batch {@link readJsonBatch} is sure of, and its events. */
+export interface JsonBatchEvents extends BatchSummary {
+  events: JsonBatchEvent[];
+}
+
+/**
+ * The same check, also giving the events: what `validateBatch` makes of the
+ * parsed body, with each customdata as the text `JSON.stringify` writes for it.
+ * The worker stores that text; here it is mostly the body's own bytes (when
+ * they are already written the way `JSON.stringify` writes them: no whitespace,
+ * no `\u` or `\/` escape, numbers as `String()` writes them, no repeated or
+ * integer-like key), otherwise the customdata alone is parsed and written again.
+ * Undefined when not sure, as {@link checkJsonBatch}.
+ */
+export function readJsonBatch(body: Buffer, limits: CustomdataLimits): JsonBatchEvents | undefined {
+  const events: JsonBatchEvent[] = [];
+  const summary = scanBatch(body, limits, events);
+  return summary && { ...summary, events };
+}
+
+/** A batch validated the exact way (`validateBatch`), in the terms of {@link readJsonBatch}. */
+export function jsonBatchEventsOf(batch: IngestBatch): JsonBatchEvents {
+  return {
+    userId: batch.userId,
+    gameId: batch.gameId,
+    eventCount: batch.events.length,
+    events: batch.events.map((e) => ({
+      type: e.type,
+      timestamp: e.timestamp,
+      customEventName: e.customEventName,
+      eventId: e.eventId,
+      customdataJson: e.customdata === undefined ? undefined : JSON.stringify(e.customdata),
+    })),
+  };
+}
+
+function scanBatch(body: Buffer, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): BatchSummary | undefined {
   scan.open(body as SliceBuffer);
   ids.clear();
   try {
-    return readBatch(scan, limits);
+    return readBatch(scan, limits, out);
   } catch (err) {
     if (err === notSure) return undefined;
     throw err;
@@ -53,6 +104,9 @@ const closeBracket = 0x5d;
 
 /** Deepest customdata nesting read, a bound on recursion (MariaDB stores at most 31 levels; see storableCustomdataDepth). */
 const maxNesting = 32;
+/** Keys of open objects tracked for repeats at once; past it, or past this many in one object, the text is written again. */
+const maxTrackedKeys = 256;
+const maxKeysCompared = 64;
 
 /**
  * Names a JSON string may hold at one place (keys, event types), matched on
@@ -108,11 +162,20 @@ class JsonScan {
   stringEnd = 0;
   /** Customdata size as JSON text, counted as `customdataProblem` counts it. */
   jsonBytes = 0;
+  /** While true, `canonical` follows whether the text read is as `JSON.stringify` writes it. */
+  tracking = false;
+  canonical = true;
+  // The keys of the objects open while tracking, innermost last: repeated keys.
+  private readonly keyStarts = new Int32Array(maxTrackedKeys);
+  private readonly keyEnds = new Int32Array(maxTrackedKeys);
+  private keyCount = 0;
 
   open(buf: SliceBuffer): void {
     this.buf = buf;
     this.pos = 0;
     this.end = buf.length;
+    this.tracking = false;
+    this.keyCount = 0;
   }
 
   /** Lets the request buffer go. */
@@ -141,6 +204,7 @@ class JsonScan {
       if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
       i++;
     }
+    if (this.tracking && i !== this.pos) this.canonical = false;
     this.pos = i;
   }
 
@@ -224,9 +288,13 @@ class JsonScan {
         if (e === 0x75) {
           // \uXXXX: one UTF-16 unit from six bytes.
           if (!(isHex(this.at(i + 2)) && isHex(this.at(i + 3)) && isHex(this.at(i + 4)) && isHex(this.at(i + 5)))) throw notSure;
+          // JSON.stringify writes the character itself, or \u with lower-case hex.
+          this.canonical = false;
           escapeBytes += 5;
           i += 6;
         } else if (e === quote || e === backslash || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          // JSON.stringify writes "/" as is, the others as here.
+          if (e === 0x2f) this.canonical = false;
           escapeBytes += 1;
           i += 2;
         } else throw notSure;
@@ -268,6 +336,7 @@ class JsonScan {
     }
     this.pos = i;
     if (!exponent && writtenAsIs(buf, start, intStart, intEnd, i)) return i - start;
+    this.canonical = false;
     const value = Number(buf.latin1Slice(start, i));
     // JSON.parse makes 1e400 Infinity, which customdataProblem refuses.
     if (!Number.isFinite(value)) throw notSure;
@@ -313,13 +382,40 @@ class JsonScan {
     // JSON.parse keeps one key and its last value: the sum can only be larger
     // than customdataProblem's, so a batch within the limits here is within
     // them there too.
+    const firstKey = this.keyCount;
     do {
       this.skipWhitespace();
       if (this.peek() !== quote) throw notSure;
+      const keyStart = this.pos + 1;
       this.jsonBytes += this.string() + 4;
+      if (this.tracking && this.canonical) this.trackKey(firstKey, keyStart, this.pos - 1);
       this.expect(colon);
       this.value(depth + 1, limits);
     } while (this.more(closeBrace));
+    this.keyCount = firstKey;
+  }
+
+  /**
+   * Notes a key of the object whose keys start at `firstKey`. JSON.parse keeps
+   * one of repeated keys, and puts integer-like keys first: the text is then not
+   * as JSON.stringify writes it. Keys are compared as written: for canonical
+   * text, the same key is always written the same way.
+   */
+  private trackKey(firstKey: number, start: number, end: number): void {
+    const b = this.buf[start];
+    if (this.keyCount === maxTrackedKeys || this.keyCount - firstKey >= maxKeysCompared || (b !== undefined && isDigit(b))) {
+      this.canonical = false;
+      return;
+    }
+    for (let k = firstKey; k < this.keyCount; k++) {
+      if (sameBytes(this.buf, this.keyStarts[k]!, this.keyEnds[k]!, start, end)) {
+        this.canonical = false;
+        return;
+      }
+    }
+    this.keyStarts[this.keyCount] = start;
+    this.keyEnds[this.keyCount] = end;
+    this.keyCount++;
   }
 
   private array(depth: number, limits: CustomdataLimits): void {
@@ -374,7 +470,7 @@ function isHex(b: number): boolean {
   return (b >= zero && b <= nine) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x66);
 }
 
-function readBatch(s: JsonScan, limits: CustomdataLimits): BatchSummary | undefined {
+function readBatch(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): BatchSummary | undefined {
   s.expect(openBrace);
   let seen = 0;
   let userStart = 0;
@@ -386,7 +482,7 @@ function readBatch(s: JsonScan, limits: CustomdataLimits): BatchSummary | undefi
     const slot = s.key(batchKeys, batchSlots);
     if (seen & (1 << slot)) throw notSure;
     seen |= 1 << slot;
-    if (slot === 2) events = readEvents(s, limits);
+    if (slot === 2) events = readEvents(s, limits, out);
     else {
       s.plainString(slot === 0 ? maxUserIdLength : maxGameIdLength);
       if (slot === 0) {
@@ -406,23 +502,28 @@ function readBatch(s: JsonScan, limits: CustomdataLimits): BatchSummary | undefi
   return { userId, gameId, eventCount: events };
 }
 
-function readEvents(s: JsonScan, limits: CustomdataLimits): number {
+function readEvents(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): number {
   s.expect(openBracket);
   let events = 0;
   do {
     if (events === maxEventsPerBatch) throw notSure;
-    readEvent(s, limits);
+    readEvent(s, limits, out);
     events++;
   } while (s.more(closeBracket));
   return events;
 }
 
-// One event: returns only when every rule holds.
-function readEvent(s: JsonScan, limits: CustomdataLimits): void {
+// One event: returns only when every rule holds; pushed onto `out` if given.
+function readEvent(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): void {
   s.expect(openBrace);
   const buf = s.buf;
   let seen = 0;
   let type = -1;
+  let timestampStart = 0;
+  let timestampEnd = 0;
+  let customdataStart = 0;
+  let customdataEnd = 0;
+  let canonical = true;
   let nameStart = 0;
   let nameEnd = 0;
   let idStart = 0;
@@ -436,13 +537,21 @@ function readEvent(s: JsonScan, limits: CustomdataLimits): void {
       s.skipWhitespace();
       if (s.peek() !== openBrace) throw notSure;
       s.jsonBytes = 0;
+      customdataStart = s.pos;
+      s.tracking = out !== undefined;
+      s.canonical = true;
       s.value(1, limits);
+      s.tracking = false;
+      canonical = s.canonical;
+      customdataEnd = s.pos;
       continue;
     }
     if (slot === 0) type = s.name(typeNames);
     else if (slot === 1) {
       s.plainString(maxCommonTimestampLength);
       if (!isCommonTimestamp(buf, s.start, s.stringEnd)) throw notSure;
+      timestampStart = s.start;
+      timestampEnd = s.stringEnd;
     } else if (slot === 3) {
       s.plainString(maxCustomEventNameLength);
       nameStart = s.start;
@@ -461,4 +570,17 @@ function readEvent(s: JsonScan, limits: CustomdataLimits): void {
   }
   // An empty id means "no id" (the worker derives one).
   if (idEnd > idStart && (idEnd - idStart > maxEventIdLength || !ids.add(buf, idStart, idEnd))) throw notSure;
+  if (out === undefined) return;
+  let customdataJson: string | undefined;
+  if (customdataEnd > customdataStart) {
+    const text = buf.utf8Slice(customdataStart, customdataEnd);
+    customdataJson = canonical ? text : JSON.stringify(JSON.parse(text));
+  }
+  out.push({
+    type: eventTypes[type]!,
+    timestamp: buf.latin1Slice(timestampStart, timestampEnd),
+    customEventName: nameEnd > nameStart ? buf.latin1Slice(nameStart, nameEnd) : undefined,
+    eventId: idEnd > idStart ? buf.latin1Slice(idStart, idEnd) : undefined,
+    customdataJson,
+  });
 }

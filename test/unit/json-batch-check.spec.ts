@@ -3,15 +3,17 @@
  * (src/ingest/json-batch-check.ts) against the exact path it stands in for,
  * parseJsonBody + checkBatch: whatever it accepts, that path accepts with the
  * same summary, under every limit; and it is sure of every valid batch a client
- * writes with JSON.stringify, within what its doc comment promises.
+ * writes with JSON.stringify, within what its doc comment promises. Its reading
+ * form for the worker, readJsonBatch, is held at the same time to the same
+ * verdict and to validateBatch's events, customdata as JSON.stringify writes it.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ValidationError } from "../../src/errors.js";
 import type { CustomdataLimits } from "../../src/ingest/customdata-limits.js";
-import { checkJsonBatch } from "../../src/ingest/json-batch-check.js";
+import { checkJsonBatch, jsonBatchEventsOf, readJsonBatch, type JsonBatchEvents } from "../../src/ingest/json-batch-check.js";
 import { parseJsonBody } from "../../src/ingest/json-body.js";
-import { checkBatch, type BatchSummary } from "../../src/ingest/validate-batch.js";
+import { checkBatch, validateBatch, type BatchSummary } from "../../src/ingest/validate-batch.js";
 import "../fuzz/arbitraries.js"; // FUZZ_SEED
 import { mutatedBytes } from "../helpers/mutated-bytes.js";
 import { limitSets, mostly } from "../helpers/one-pass-limits.js";
@@ -26,11 +28,25 @@ function exact(body: Buffer, limits: CustomdataLimits): BatchSummary | string {
   }
 }
 
-/** Holds checkJsonBatch to the exact path; returns whether it was sure. */
+/** The exact path's events as readJsonBatch gives them, or its error's violations as text. */
+function exactEvents(body: Buffer, limits: CustomdataLimits): JsonBatchEvents | string {
+  try {
+    return jsonBatchEventsOf(validateBatch(parseJsonBody(body), limits));
+  } catch (err) {
+    if (err instanceof ValidationError) return JSON.stringify(err.violations);
+    throw err;
+  }
+}
+
+/** Holds checkJsonBatch and readJsonBatch to the exact path; returns whether they were sure. */
 function sound(body: Buffer, limits: CustomdataLimits): boolean {
   const quick = checkJsonBatch(body, limits);
+  const read = readJsonBatch(body, limits);
+  const printed = JSON.stringify(body.toString("latin1"));
+  assert.deepEqual(read && { userId: read.userId, gameId: read.gameId, eventCount: read.eventCount }, quick, `readJsonBatch and checkJsonBatch differ: ${printed}`);
   if (quick === undefined) return false;
-  assert.deepEqual(exact(body, limits), quick, `accepted what the exact path does not, or summed it up differently: ${JSON.stringify(body.toString("latin1"))}`);
+  assert.deepEqual(exact(body, limits), quick, `accepted what the exact path does not, or summed it up differently: ${printed}`);
+  assert.deepEqual(read, exactEvents(body, limits), `read events differently from validateBatch: ${printed}`);
   return true;
 }
 
@@ -319,6 +335,23 @@ describe("checkJsonBatch (differential against parseJsonBody + checkBatch)", () 
     const badUtf8 = Buffer.concat([cd('{"a":"\\n@"}').subarray(0, 0), Buffer.from(cd('{"a":"\\n@"}').toString("latin1").replace("@", "\xff"), "latin1")]);
     assert.equal(quick(badUtf8), undefined, "invalid UTF-8 next to an escape");
     assert.match(String(exact(badUtf8, limits)), /not valid UTF-8/);
+    // The events as read for the worker: customdata is the body's own text
+    // where JSON.stringify would write it the same, and written again where not.
+    for (const customdata of [
+      '{"a":1,"a":2}', '{"b":1,"1":2}', '{"b":1,"0x":2}', '{"a":{"a":1},"b":{"a":2,"c":[{"a":3},{"a":4}]}}', '{"a":{"x":1,"x":2},"x":3}',
+      '{"k\\"q":"\\n\\t\\"\\\\é\u{1F600}\u2028"}', '{"a":"\\/"}', '{"a":"\\u00e9\\u001f"}', '{"a":1.50}', '{"a":1e5}', '{"a":-0}', '{"a":0.000001}', '{"a":0.0000001}',
+      '{"a":123456789012345,"b":-12.5,"c":1234567890123456}', '{ "a":1}', '{"a" :1}', '{"a":[1, 2]}', '{"__proto__":{"x":1},"constructor":null}', wideObject,
+      `{${Array.from({ length: 70 }, (_, i) => `"k${i}":${i}`).join(",")}}`,
+    ]) {
+      const read = readJsonBatch(cd(customdata), limits);
+      assert.equal(read?.events[0]?.customdataJson, JSON.stringify(JSON.parse(customdata)), customdata);
+      assert.deepEqual(read, exactEvents(cd(customdata), limits), customdata);
+    }
+    const full = readJsonBatch(body(['{"type":"Custom","customEventName":"ChestOpened","timestamp":"2026-11-26T09:15:00.5+01:00","eventId":"e-1","customdata":{"a":1}}', ok]), limits);
+    assert.deepEqual(full?.events, [
+      { type: "Custom", timestamp: "2026-11-26T09:15:00.5+01:00", customEventName: "ChestOpened", eventId: "e-1", customdataJson: '{"a":1}' },
+      { type: "AppOpen", timestamp: "2026-11-26T09:15:00Z", customEventName: undefined, eventId: undefined, customdataJson: undefined },
+    ]);
     const dup = ["same", "other", "same"].map((id) => `{"type":"AppOpen","timestamp":"2026-11-26T09:15:00Z","eventId":"${id}"}`);
     assert.equal(quick(body(dup)), undefined, "a repeated id");
     assert.match(String(exact(body(dup), limits)), /appears twice/);

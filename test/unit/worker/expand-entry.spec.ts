@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { IngestEventsRequestSchema } from "../../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { requestToPlain } from "../../../src/ingest/request-to-plain.js";
 import { encodeEntry, PoisonEntryError, type StreamBatch } from "../../../src/stream/stream-entry.js";
-import { expandEntry } from "../../../src/worker/expand-entry.js";
+import { expandEntry, uniqueEvents } from "../../../src/worker/expand-entry.js";
 
 const batchId = "0193a5e2-7c4f-7b3e-8a1d-2f6c9e0b4d12";
 const receivedAtMs = Date.UTC(2026, 10, 26, 8, 15, 0, 42);
@@ -78,12 +78,68 @@ describe("expandEntry", () => {
     });
   }
 
+  it("gives the same rows for a body read in one pass and for one only the exact path reads", () => {
+    const compact = {
+      user_id: "u1",
+      game_id: "com.example.game",
+      events: [
+        { type: "LevelCompleted", timestamp: "2026-11-26T09:20:31.250+01:00", customdata: { b: 1, a: [1.5, "é\n"], c: { d: null } }, event_id: "c-1" },
+        { type: "Custom", customEventName: "ChestOpened", timestamp: "2026-11-26T09:21:00Z" },
+      ],
+    };
+    const quick = expandEntry(fields({ body: JSON.stringify(compact) })).events;
+    // Whitespace, a \u escape, a repeated key and a number written long: the
+    // one-pass reading writes such customdata again, or leaves the body to JSON.parse.
+    const spelled = [
+      JSON.stringify(compact, null, 2),
+      JSON.stringify(compact).replace('"é', '"\\u00e9'),
+      JSON.stringify(compact).replace('{"b":1,', '{"b":0,"b":1,'),
+      JSON.stringify(compact).replace("1.5", "1.50"),
+      JSON.stringify(compact).replace('"event_id":"c-1"', '"event_id":"c-1","eventId":null'),
+    ];
+    for (const body of spelled) assert.deepEqual(expandEntry(fields({ body })).events, quick, body);
+    assert.equal(quick[0]!.customdata, '{"b":1,"a":[1.5,"é\\n"],"c":{"d":null}}');
+  });
+
+  it("refuses a JSON body the one-pass reading is not sure of by the exact path's reason", () => {
+    const body = jsonBody({ user_id: "u1", game_id: "com.example.game", events: [{ type: "AppOpen", timestamp: "2026-02-30T10:00:00Z" }] });
+    assert.throws(() => expandEntry(fields({ body })), (err: unknown) => err instanceof PoisonEntryError && /events\[0\]\.timestamp/.test(err.message));
+  });
+
   it("refuses an entry without a body or with an unknown version as poison", () => {
     const noBody = fields({ body: "{}" }).slice(0, -2);
     assert.throws(() => expandEntry(noBody), PoisonEntryError);
     const v2 = fields({ body: "{}" });
     v2[1] = Buffer.from("2");
     assert.throws(() => expandEntry(v2), PoisonEntryError);
+  });
+});
+
+describe("uniqueEvents", () => {
+  const entry = (userId: string, gameId: string, ids: string[]) =>
+    expandEntry(fields({
+      userId,
+      gameId,
+      body: jsonBody({ user_id: userId, game_id: gameId, events: ids.map((id) => ({ type: "AppOpen", timestamp: "2026-11-26T09:15:00Z", event_id: id })) }),
+    }));
+
+  it("keeps the first copy of an event a later entry of the same player and game repeats, in stream order", () => {
+    const events = uniqueEvents([
+      entry("u1", "com.example.game", ["a", "b"]),
+      entry("u2", "com.example.game", ["a", "b"]),
+      entry("u1", "com.example.other", ["a"]),
+      entry("u1", "com.example.game", ["c", "b", "a", "d"]),
+      entry("u2", "com.example.game", ["a"]),
+    ]);
+    assert.deepEqual(events.map((e) => `${e.userId}/${e.gameId}/${e.eventId}`), [
+      "u1/com.example.game/a",
+      "u1/com.example.game/b",
+      "u2/com.example.game/a",
+      "u2/com.example.game/b",
+      "u1/com.example.other/a",
+      "u1/com.example.game/c",
+      "u1/com.example.game/d",
+    ]);
   });
 });
 

@@ -109,7 +109,8 @@ export const usage = `npm run bench -- [options]
                           (default: all but ${[...optInScenarios].join(", ")}; prefixes work: rest,grpc,drain)
   --quick                 seconds-long smoke run of every scenario (exit 1 on errors or zero results)
   --duration 10s          measured time of each ingest scenario (quick: 0.6s)
-  --warmup 2s             unmeasured load before each ingest scenario (quick: 0.2s)
+  --warmup 2s             unmeasured load before each ingest scenario, and unmeasured start of
+                          each drain scenario (quick: 0.2s)
   --connections 32        HTTP/1.1 connections, or concurrent gRPC calls
   --grpc-sessions 4       HTTP/2 sessions the gRPC calls share
   --players 200           players registered and rotated (quick: 16)

@@ -24,9 +24,12 @@ interface DrainTiming {
   /** First moment the streams were empty; undefined on timeout. */
   endMs: number | undefined;
   samples: DrainSample[];
-  /** First poll after every drainer was ready, and the entries left then (undefined if none came). */
-  allReadyMs: number | undefined;
-  remainingWhenAllReady: number | undefined;
+  /**
+   * First poll at least the warm-up after startMs with every drainer ready, and
+   * the entries left then (undefined if the streams emptied before).
+   */
+  measuredFromMs: number | undefined;
+  remainingWhenMeasured: number | undefined;
 }
 
 /**
@@ -34,23 +37,34 @@ interface DrainTiming {
  * when the first entry went pending (or vanished), and ended when the streams
  * were empty (both the worker and the raw drain delete what they acknowledge).
  * Timing from Redis, not from the processes' readiness, so start-up is excluded.
- * `allReady` turns true once every drainer process has started; what was left
- * then is recorded too, so a drainer that started late does not count.
+ * `allReady` turns true once every drainer process has started. The drain is
+ * measured from the first poll `warmupMs` after the start with all of them up:
+ * like an ingest scenario's warm-up, this leaves out process start-up, the
+ * JIT's first batches and, with two workers, the shard handover as the second
+ * joins (under a second: the first worker sheds after the batch in hand).
  */
-async function watchDrain(redis: Redis, keys: readonly string[], group: string, initial: number, timeoutMs: number, allReady: () => boolean): Promise<DrainTiming> {
+async function watchDrain(
+  redis: Redis,
+  keys: readonly string[],
+  group: string,
+  initial: number,
+  timeoutMs: number,
+  warmupMs: number,
+  allReady: () => boolean,
+): Promise<DrainTiming> {
   const samples: DrainSample[] = [];
   let startMs: number | undefined;
-  let allReadyMs: number | undefined;
-  let remainingWhenAllReady: number | undefined;
+  let measuredFromMs: number | undefined;
+  let remainingWhenMeasured: number | undefined;
   const until = performance.now() + timeoutMs;
   let lastSample = -Infinity;
   for (;;) {
     const now = performance.now();
     const remaining = await streamLength(redis, keys);
     if (startMs === undefined && (remaining < initial || (await pendingCount(redis, keys, group)) > 0)) startMs = now;
-    if (allReadyMs === undefined && allReady()) {
-      allReadyMs = now;
-      remainingWhenAllReady = remaining;
+    if (measuredFromMs === undefined && startMs !== undefined && now - startMs >= warmupMs && remaining > 0 && allReady()) {
+      measuredFromMs = now;
+      remainingWhenMeasured = remaining;
     }
     if (startMs !== undefined && now - lastSample >= 1000) {
       samples.push({ atMs: now - startMs, remaining });
@@ -58,9 +72,9 @@ async function watchDrain(redis: Redis, keys: readonly string[], group: string, 
     }
     if (remaining === 0) {
       samples.push({ atMs: now - (startMs ?? now), remaining });
-      return { startMs: startMs ?? now, endMs: now, samples, allReadyMs, remainingWhenAllReady };
+      return { startMs: startMs ?? now, endMs: now, samples, measuredFromMs, remainingWhenMeasured };
     }
-    if (now > until) return { startMs: startMs ?? now, endMs: undefined, samples, allReadyMs, remainingWhenAllReady };
+    if (now > until) return { startMs: startMs ?? now, endMs: undefined, samples, measuredFromMs, remainingWhenMeasured };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -107,7 +121,7 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   const readCount = bench.options.serviceEnv.WORKER_READ_COUNT ?? "100";
 
   let started = false;
-  const timing = watchDrain(bench.redis, keys, group, master.entries, bench.options.drainTimeoutMs, () => started);
+  const timing = watchDrain(bench.redis, keys, group, master.entries, bench.options.drainTimeoutMs, bench.options.warmupMs, () => started);
   const children: Child[] = await Promise.all(
     Array.from({ length: workers }, (_, i) =>
       baseline
@@ -124,22 +138,22 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   );
   started = true;
   const watch = bench.watch({ svc: children.map((c) => c.pid) }).start();
-  const { startMs, endMs, samples, allReadyMs, remainingWhenAllReady } = await timing;
+  const { startMs, endMs, samples, measuredFromMs, remainingWhenMeasured } = await timing;
   const usage = watch.stop();
   const metrics = baseline ? [] : await Promise.all(children.map((c) => scrape(`${c.url}/metrics`)));
   await Promise.all(children.map((c) => c.stop()));
 
-  // Timed from the later of the first entry going pending and every drainer
-  // being up: processes start in parallel, but one that boots a second later
-  // would otherwise leave the others to drain alone meanwhile.
-  const lateStart =
-    allReadyMs !== undefined && remainingWhenAllReady !== undefined && allReadyMs > startMs && remainingWhenAllReady > 0 && remainingWhenAllReady < master.entries;
-  const fromMs = lateStart ? allReadyMs : startMs;
-  const fromEntries = lateStart ? remainingWhenAllReady : master.entries;
-  const seconds = ((endMs ?? performance.now()) - fromMs) / 1000;
-  const drainedEntries = fromEntries - (samples.at(-1)?.remaining ?? master.entries);
-  const drainedEvents = Math.round((drainedEntries / master.entries) * master.events);
-  row.eventsPerSec = drainedEvents / seconds;
+  // Timed after the warm-up (see watchDrain); a drain over before it ends (a
+  // --quick run) is timed whole.
+  const warmedUp = measuredFromMs !== undefined && remainingWhenMeasured !== undefined;
+  const fromMs = warmedUp ? measuredFromMs : startMs;
+  const fromEntries = warmedUp ? remainingWhenMeasured : master.entries;
+  const lastMs = endMs ?? performance.now();
+  const leftAtEnd = samples.at(-1)?.remaining ?? master.entries;
+  const eventsOf = (entries: number) => Math.round((entries / master.entries) * master.events);
+  const seconds = (lastMs - fromMs) / 1000;
+  row.eventsPerSec = eventsOf(fromEntries - leftAtEnd) / seconds;
+  const wholeEventsPerSec = eventsOf(master.entries - leftAtEnd) / ((lastMs - startMs) / 1000);
   setCpu(row, usage);
   row.loadCpuPct = undefined; // no load process in a drain (it idles)
   if (endMs === undefined) row.failures.push(`not drained within ${bench.options.drainTimeoutMs / 1000} s`);
@@ -151,15 +165,16 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   const first = rate(samples[0], samples[fifth]);
   const last = rate(samples[samples.length - 1 - fifth], samples.at(-1));
   row.notes.push(`${workers} ${baseline ? "raw drain" : "worker"} process${workers > 1 ? "es" : ""}, ${master.events.toLocaleString("en-US")} events in ${(((endMs ?? performance.now()) - startMs) / 1000).toFixed(1)} s`);
-  if (lateStart) {
-    const before = Math.round(((master.entries - fromEntries) / master.entries) * master.events);
-    row.notes.push(`timed from all started, ${((fromMs - startMs) / 1000).toFixed(1)} s in (${before.toLocaleString("en-US")} events drained before)`);
+  if (warmedUp) {
+    row.notes.push(
+      `timed after a ${((fromMs - startMs) / 1000).toFixed(1)} s warm-up (${eventsOf(master.entries - fromEntries).toLocaleString("en-US")} events); whole drain ${Math.round(wholeEventsPerSec).toLocaleString("en-US")} ev/s`,
+    );
   }
   if (first !== undefined && last !== undefined) row.notes.push(`first/last fifth ${Math.round(first).toLocaleString("en-US")}/${Math.round(last).toLocaleString("en-US")} ev/s`);
 
   const stored = await scalar(pool, "SELECT COUNT(*) FROM events");
   if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
-  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs };
+  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs, wholeEventsPerSec };
   if (!baseline) {
     const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger");
     const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets");

@@ -18,6 +18,7 @@ export const scenarioOrder = [
   "drain-1w",
   "baseline-drain-2w",
   "drain-2w",
+  "drain-2w-paired",
   "sustained",
   "overload",
   "cluster-shards",

@@ -97,3 +97,61 @@ export async function resizeBufferPool(pool: Pool, bytes: number, timeoutMs = 60
   }
   return { beforeBytes, requestedBytes: bytes, appliedBytes, resizeSeconds: (performance.now() - started) / 1000, status };
 }
+
+/** What {@link settleInnodb} found and how long it took. */
+export interface InnodbSettle {
+  seconds: number;
+  dirtyPagesBefore: number;
+  checkpointAgeBefore: number;
+  dirtyPagesAfter: number;
+  checkpointAgeAfter: number;
+}
+
+/**
+ * Writes out InnoDB's dirty pages and lets its checkpoint catch up, so the next
+ * drain does not inherit the one before: left alone, the page cleaner flushes
+ * the previous drain's pages (and, as the checkpoint age grows, ever harder)
+ * while the next one runs, and the drain measured last pays for all of them.
+ * Raises the flushing settings for the wait (`innodb_max_dirty_pages_pct` 0,
+ * `innodb_io_capacity` high) and puts them back; needs SUPER.
+ */
+export async function settleInnodb(pool: Pool, timeoutMs = 120_000): Promise<InnodbSettle> {
+  const started = performance.now();
+  const status = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_checkpoint_age')",
+    );
+    const v = Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
+    return { dirty: v.Innodb_buffer_pool_pages_dirty ?? 0, age: v.Innodb_checkpoint_age ?? 0 };
+  };
+  const before = await status();
+  const [[saved]] = await pool.query<RowDataPacket[]>(
+    "SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct, @@GLOBAL.innodb_max_dirty_pages_pct_lwm AS lwm, @@GLOBAL.innodb_io_capacity AS io, @@GLOBAL.innodb_io_capacity_max AS ioMax",
+  );
+  let after = before;
+  try {
+    await pool.query("SET GLOBAL innodb_io_capacity_max = GREATEST(@@GLOBAL.innodb_io_capacity_max, 20000)");
+    await pool.query("SET GLOBAL innodb_io_capacity = 20000");
+    await pool.query("SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0");
+    await pool.query("SET GLOBAL innodb_max_dirty_pages_pct = 0");
+    while (performance.now() - started < timeoutMs) {
+      after = await status();
+      // A few pages stay dirty on an idle server (the system tablespace, undo).
+      if (after.dirty < 200 && after.age < 16 * 1024 * 1024) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    // Numbers, not strings: SET GLOBAL refuses a quoted value for these.
+    await pool.query("SET GLOBAL innodb_max_dirty_pages_pct = ?", [Number(saved!.pct)]);
+    await pool.query("SET GLOBAL innodb_max_dirty_pages_pct_lwm = ?", [Number(saved!.lwm)]);
+    await pool.query("SET GLOBAL innodb_io_capacity = ?", [Number(saved!.io)]);
+    await pool.query("SET GLOBAL innodb_io_capacity_max = ?", [Number(saved!.ioMax)]);
+  }
+  return {
+    seconds: (performance.now() - started) / 1000,
+    dirtyPagesBefore: before.dirty,
+    checkpointAgeBefore: before.age,
+    dirtyPagesAfter: after.dirty,
+    checkpointAgeAfter: after.age,
+  };
+}

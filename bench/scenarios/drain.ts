@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { consumerGroup } from "../../src/stream/stream-keys.js";
 import type { Bench } from "../context.js";
 import type { Child } from "../lib/child-process.js";
-import { scalar, truncateDrainTables } from "../lib/mysql-tools.js";
+import { scalar, settleInnodb, truncateDrainTables } from "../lib/mysql-tools.js";
 import { bucketQuantile, buckets, scrape, total } from "../lib/prometheus.js";
 import { pendingCount, streamLength } from "../lib/redis-tools.js";
 import { newRow, setCpu, type Row } from "../row.js";
@@ -112,6 +112,10 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   }
   const master = await ensureMaster(bench);
   await truncateDrainTables(pool);
+  const settled = await settleInnodb(pool);
+  process.stderr.write(
+    `  InnoDB settled in ${settled.seconds.toFixed(1)} s (dirty pages ${settled.dirtyPagesBefore} -> ${settled.dirtyPagesAfter}, checkpoint age ${mb(settled.checkpointAgeBefore)} -> ${mb(settled.checkpointAgeAfter)} MB)\n`,
+  );
   const keys = baseline ? master.keys.map((_, s) => `${bench.prefix}:bench:raw:{${s}}`) : bench.streamKeys;
   for (let s = 0; s < keys.length; s++) {
     await bench.redis.del(keys[s]!);
@@ -174,7 +178,7 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
 
   const stored = await scalar(pool, "SELECT COUNT(*) FROM events");
   if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
-  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs, wholeEventsPerSec };
+  const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs, wholeEventsPerSec, innodbSettle: settled };
   if (!baseline) {
     const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger");
     const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets");
@@ -194,6 +198,10 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   }
   row.details = details;
   return row;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
 }
 
 function ms(seconds: number | undefined): string {

@@ -22,7 +22,7 @@ describe("npm run bench -- --quick (smoke run, so the benchmark cannot rot)", fu
       assert.equal(files.length, 1);
       const report = JSON.parse(readFileSync(join(out, files[0]!), "utf8")) as { ok: boolean; table: string };
       assert.equal(report.ok, true);
-      for (const scenario of ["rest-200", "rest-200-paired", "grpc-200", "grpc-200-paired", "connect-json-200", "drain-1w", "baseline-ingest", "baseline-drain", "overload"]) {
+      for (const scenario of ["rest-200", "rest-200-paired", "grpc-200", "grpc-200-paired", "connect-json-200", "drain-1w", "drain-2w-paired", "baseline-ingest", "baseline-drain", "overload"]) {
         assert.match(report.table, new RegExp(`^${scenario}\\s`, "m"), `${scenario} in the table`);
       }
     } finally {

@@ -37,13 +37,17 @@ export function checkWireBatch(bytes: Uint8Array, limits: CustomdataLimits): Bat
       const tag = readTag(scan, end, "body");
       const wireType = tag & 7;
       switch (tag >>> 3) {
-        // A repeated string field keeps its last value, as protobuf-es reads it.
+        // A repeated string field keeps its last value, but protobuf-es
+        // still refuses an earlier one that is not UTF-8: left to the exact
+        // path (encoders never repeat a singular field).
         case 1:
+          if (userStart >= 0) return undefined;
           userEnd = readLength(scan, end, wireType, "user_id");
           userStart = scan.pos;
           scan.pos = userEnd;
           break;
         case 2:
+          if (gameStart >= 0) return undefined;
           gameEnd = readLength(scan, end, wireType, "game_id");
           gameStart = scan.pos;
           scan.pos = gameEnd;
@@ -83,11 +87,19 @@ function checkEvent(scan: Scan, start: number, end: number, limits: CustomdataLi
   let idStart = 0;
   let idEnd = 0;
   let customdata = false;
+  // Fields seen, by number: a repeated one (protobuf-es would still check the
+  // earlier copy's UTF-8, or merge customdata) is left to the exact path.
+  let seen = 0;
   startEvent(scan, start);
   while (scan.pos < end) {
     const tag = readTag(scan, end, "event");
     const wireType = tag & 7;
-    switch (tag >>> 3) {
+    const field = tag >>> 3;
+    if (field <= 5) {
+      if (seen & (1 << field)) return false;
+      seen |= 1 << field;
+    }
+    switch (field) {
       case 1: {
         const typeEnd = readLength(scan, end, wireType, "type");
         type = indexOfBytes(eventTypeBytes, buf, scan.pos, typeEnd);
@@ -100,8 +112,6 @@ function checkEvent(scan: Scan, start: number, end: number, limits: CustomdataLi
         scan.pos = timestampEnd;
         break;
       case 3: {
-        // Repeated customdata fields merge: left to the exact path.
-        if (customdata) return false;
         customdata = true;
         measureCustomdata(scan, readLength(scan, end, wireType, "customdata"));
         break;

@@ -29,60 +29,97 @@ function scanStruct(scan: Scan, end: number, level: number, messageDepth: number
   if (messageDepth > recursionLimit) throw new WireError("customdata", "is nested too deeply to decode");
   if (level > scan.depth) scan.depth = level;
   scan.jsonBytes += 2;
+  const buf = scan.buf;
   const keysFrom = scan.keysTop;
   let seen: Set<string> | undefined;
   while (scan.pos < end) {
-    const tag = readTag(scan, end, "customdata");
-    if (tag >>> 3 !== 1) {
-      skipField(scan, end, tag & 7, "customdata");
-      continue;
+    let keyStart: number;
+    let keyEnd: number;
+    let keyUnits: number;
+    let values: number;
+    // What encoders write for a short entry: tag 1 and its length, the key
+    // (tag 1, length, ASCII bytes), then the value (tag 2, length) up to the
+    // entry's end, every length in one byte. Read here without the general
+    // readers; anything else takes the general path.
+    // Each byte is read only once its index is known to be below `end`: an
+    // out-of-bounds read would make V8 slow down every read of `buf` after it.
+    const at = scan.pos;
+    let entryEnd = 0;
+    keyStart = at + 4;
+    keyEnd = 0;
+    let plain = false;
+    if (at + 4 <= end && buf[at] === 0x0a && buf[at + 2] === 0x0a) {
+      const entryLength = buf[at + 1]!;
+      const keyLength = buf[at + 3]!;
+      entryEnd = at + 2 + entryLength;
+      keyEnd = keyStart + keyLength;
+      plain =
+        entryLength < 0x80 &&
+        keyLength < 0x80 &&
+        entryEnd <= end &&
+        keyEnd + 2 <= entryEnd &&
+        buf[keyEnd] === 0x12 &&
+        keyEnd + 2 + buf[keyEnd + 1]! === entryEnd &&
+        isAscii(buf, keyStart, keyEnd);
     }
-    const entryEnd = readLength(scan, end, tag & 7, "customdata");
-    let keyStart = 0;
-    let keyEnd = 0;
-    let keyUnits = 0;
-    let values = 0;
-    while (scan.pos < entryEnd) {
-      const entryTag = readTag(scan, entryEnd, "customdata");
-      const entryField = entryTag >>> 3;
-      if (entryField === 1) {
-        keyEnd = readLength(scan, entryEnd, entryTag & 7, "customdata");
-        keyStart = scan.pos;
-        keyUnits = utf16Units(scan.buf, keyStart, keyEnd);
-        if (keyUnits < 0) throw new WireError("customdata", "holds a key that is not valid UTF-8");
-        scan.pos = keyEnd;
-      } else if (entryField === 2) {
-        const valueEnd = readLength(scan, entryEnd, entryTag & 7, "customdata");
-        // A repeated value replaces the earlier one: its size no longer counts.
-        if (++values > 1) scan.regular = false;
-        scanValue(scan, valueEnd, level, messageDepth + 1);
-      } else {
-        // protobuf-es reads any other field of a map entry as if it were the
-        // next tag: nothing a real encoder writes, so it is refused.
-        throw new WireError("customdata", `holds a map entry with field ${entryField}`);
+    if (plain) {
+      keyUnits = keyEnd - keyStart;
+      values = 1;
+      scan.pos = keyEnd + 2;
+      scanValue(scan, entryEnd, level, messageDepth + 1);
+    } else {
+      const tag = readTag(scan, end, "customdata");
+      if (tag >>> 3 !== 1) {
+        skipField(scan, end, tag & 7, "customdata");
+        continue;
       }
-    }
-    // protobuf-es drops the byte order mark a string starts with (never ASCII).
-    if (keyUnits !== keyEnd - keyStart && hasBom(scan.buf, keyStart, keyEnd)) {
-      keyStart += 3;
-      keyUnits--;
+      const generalEnd = readLength(scan, end, tag & 7, "customdata");
+      keyStart = 0;
+      keyEnd = 0;
+      keyUnits = 0;
+      values = 0;
+      while (scan.pos < generalEnd) {
+        const entryTag = readTag(scan, generalEnd, "customdata");
+        const entryField = entryTag >>> 3;
+        if (entryField === 1) {
+          keyEnd = readLength(scan, generalEnd, entryTag & 7, "customdata");
+          keyStart = scan.pos;
+          keyUnits = utf16Units(buf, keyStart, keyEnd);
+          if (keyUnits < 0) throw new WireError("customdata", "holds a key that is not valid UTF-8");
+          scan.pos = keyEnd;
+        } else if (entryField === 2) {
+          const valueEnd = readLength(scan, generalEnd, entryTag & 7, "customdata");
+          // A repeated value replaces the earlier one: its size no longer counts.
+          if (++values > 1) scan.regular = false;
+          scanValue(scan, valueEnd, level, messageDepth + 1);
+        } else {
+          // protobuf-es reads any other field of a map entry as if it were the
+          // next tag: nothing a real encoder writes, so it is refused.
+          throw new WireError("customdata", `holds a map entry with field ${entryField}`);
+        }
+      }
+      // protobuf-es drops the byte order mark a string starts with (never ASCII).
+      if (keyUnits !== keyEnd - keyStart && hasBom(buf, keyStart, keyEnd)) {
+        keyStart += 3;
+        keyUnits--;
+      }
     }
     // A missing value is null.
     if (values === 0) scan.jsonBytes += 4;
     scan.jsonBytes += keyUnits + 4;
-    if (keyEnd - keyStart === 9 && scan.buf.latin1Slice(keyStart, keyEnd) === "__proto__") scan.regular = false;
+    if (keyEnd - keyStart === 9 && buf.latin1Slice(keyStart, keyEnd) === "__proto__") scan.regular = false;
     // Duplicate keys: the last value wins, so the sizes counted are not exact.
     const count = (scan.keysTop - keysFrom) / 2;
     if (count < pairwiseKeys) {
       for (let k = keysFrom; k < scan.keysTop; k += 2) {
-        if (sameBytes(scan.buf, scan.keys[k]!, scan.keys[k + 1]!, keyStart, keyEnd)) scan.regular = false;
+        if (sameBytes(buf, scan.keys[k]!, scan.keys[k + 1]!, keyStart, keyEnd)) scan.regular = false;
       }
     } else {
       if (seen === undefined) {
         seen = new Set();
-        for (let k = keysFrom; k < scan.keysTop; k += 2) seen.add(scan.buf.latin1Slice(scan.keys[k]!, scan.keys[k + 1]!));
+        for (let k = keysFrom; k < scan.keysTop; k += 2) seen.add(buf.latin1Slice(scan.keys[k]!, scan.keys[k + 1]!));
       }
-      const key = scan.buf.latin1Slice(keyStart, keyEnd);
+      const key = buf.latin1Slice(keyStart, keyEnd);
       if (seen.has(key)) scan.regular = false;
       seen.add(key);
     }
@@ -90,6 +127,11 @@ function scanStruct(scan: Scan, end: number, level: number, messageDepth: number
     scan.keys[scan.keysTop++] = keyEnd;
   }
   scan.keysTop = keysFrom;
+}
+
+function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
+  return true;
 }
 
 // google.protobuf.ListValue: repeated Value values = 1.
@@ -192,15 +234,16 @@ function truncated(): WireError {
   return new WireError("customdata", "is truncated");
 }
 
-// String(n).length without building the string for the usual integers.
+// String(n).length without building the string for the usual integers:
+// comparisons, not a division per digit.
 function numberLength(n: number): number {
   if (Number.isInteger(n) && n > -1e15 && n < 1e15) {
-    let len = n < 0 ? 2 : 1;
-    let a = n < 0 ? -n : n;
-    while (a >= 10) {
-      a = Math.floor(a / 10);
-      len++;
-    }
+    const a = n < 0 ? -n : n;
+    const sign = n < 0 ? 1 : 0;
+    if (a < 1e4) return sign + (a < 10 ? 1 : a < 100 ? 2 : a < 1000 ? 3 : 4);
+    if (a < 1e8) return sign + (a < 1e5 ? 5 : a < 1e6 ? 6 : a < 1e7 ? 7 : 8);
+    let len = sign + 9;
+    for (let p = 1e9; a >= p; p *= 10) len++;
     return len;
   }
   return String(n).length;

@@ -10,7 +10,7 @@ import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { IngestEventsRequestSchema } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { ValidationError } from "../../src/errors.js";
-import type { CustomdataLimits } from "../../src/ingest/customdata-limits.js";
+import { customdataProblem, type CustomdataLimits } from "../../src/ingest/customdata-limits.js";
 import { scanRequest } from "../../src/ingest/event-wire-scanner.js";
 import { checkBatch, type BatchSummary } from "../../src/ingest/validate-batch.js";
 import { checkWireBatch } from "../../src/ingest/wire-batch-check.js";
@@ -121,6 +121,66 @@ describe("checkWireBatch (differential against scanRequest + checkBatch)", () =>
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("is not sure of a repeated string field, whose earlier copy protobuf-es still checks", () => {
+    // Found by the mutated-bytes property (seed 1614244533): customEventName
+    // twice, the first copy not UTF-8; the exact path refuses it, and the check
+    // took the last copy only, so the worker would have dead-lettered the batch.
+    const valid = toBinary(IngestEventsRequestSchema, create(IngestEventsRequestSchema, {
+      userId: "u-1",
+      gameId: "com.example.game",
+      events: [{ type: "Custom", timestamp: "2026-11-26T09:15:00Z", customEventName: "ChestOpened", eventId: "e-1" }],
+    }));
+    const limits = limitSets[0]!;
+    assert.ok(sound(valid, limits));
+    const notUtf8 = Uint8Array.from([0x80]);
+    const field = (tag: number, value: Uint8Array) => Uint8Array.from([tag, value.length, ...value]);
+    const event = (...fields: Uint8Array[]) => {
+      const body = Buffer.concat(fields);
+      return Buffer.concat([Uint8Array.from([0x1a, body.length]), body]);
+    };
+    const head = Buffer.concat([field(0x0a, Buffer.from("u-1")), field(0x12, Buffer.from("com.example.game"))]);
+    const type = field(0x0a, Buffer.from("Custom"));
+    const ts = field(0x12, Buffer.from("2026-11-26T09:15:00Z"));
+    const name = field(0x22, Buffer.from("ChestOpened"));
+    const id = field(0x2a, Buffer.from("e-1"));
+    const cases: Array<[string, Uint8Array]> = [
+      ["user_id", Buffer.concat([field(0x0a, notUtf8), head, event(type, ts, name, id)])],
+      ["game_id", Buffer.concat([field(0x12, notUtf8), head, event(type, ts, name, id)])],
+      ["type", Buffer.concat([head, event(field(0x0a, notUtf8), type, ts, name, id)])],
+      ["timestamp", Buffer.concat([head, event(type, field(0x12, notUtf8), ts, name, id)])],
+      ["customEventName", Buffer.concat([head, event(type, ts, field(0x22, notUtf8), name, id)])],
+      ["event_id", Buffer.concat([head, event(type, ts, name, field(0x2a, notUtf8), id)])],
+    ];
+    assert.deepEqual(checkWireBatch(Buffer.concat([head, event(type, ts, name, id)]), limits), { userId: "u-1", gameId: "com.example.game", eventCount: 1 });
+    for (const [what, bytes] of cases) {
+      assert.equal(checkWireBatch(bytes, limits), undefined, what);
+      assert.match(String(exact(bytes, limits)), /UTF-8/, `${what}: the exact path refuses it`);
+    }
+  });
+
+  it("measures numbers of every length in customdata as customdataProblem counts them, at the byte", () => {
+    // The exact path measures on the wire too (MeasuredCustomdata), so sizes are
+    // held here to customdataProblem on the decoded object.
+    const numbers = [0, -0, 0.5, -2.25, 1e21, 1.5e-7, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (let digits = 1; digits <= 16; digits++) {
+      const low = 10 ** (digits - 1);
+      const high = 10 ** digits - 1;
+      numbers.push(low, high, -low, -high, Math.floor((low + high) / 2));
+    }
+    for (const n of numbers) {
+      const customdata = { n, s: "x" } as JsonObject;
+      const bytes = toBinary(IngestEventsRequestSchema, create(IngestEventsRequestSchema, {
+        userId: "u-1",
+        gameId: "com.example.game",
+        events: [{ type: "AppOpen", timestamp: "2026-11-26T09:15:00Z", customdata }],
+      }));
+      let size = 1;
+      while (customdataProblem(customdata, { maxDepth: 16, maxBytes: size }) !== undefined) size++;
+      assert.ok(checkWireBatch(bytes, { maxDepth: 16, maxBytes: size }), `${n}: sure within ${size} bytes`);
+      assert.equal(checkWireBatch(bytes, { maxDepth: 16, maxBytes: size - 1 }), undefined, `${n}: over ${size - 1} bytes`);
+    }
   });
 
   it("is not sure of each broken rule, nor of 201 events, and is sure of 200", () => {

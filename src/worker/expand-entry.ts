@@ -28,7 +28,6 @@ const maxDatetimeMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 // cannot store is refused, so a stricter setting never dead-letters old entries.
 const storableLimits: CustomdataLimits = { maxDepth: storableCustomdataDepth, maxBytes: Number.POSITIVE_INFINITY };
 
-
 /**
  * Decodes one stream entry (fields as read by `xreadgroupBuffer`), checks its body
  * against the contract again, and expands it to event rows in the order of the
@@ -113,16 +112,14 @@ function validateBody(batch: StreamBatch): JsonBatchEvents {
  * game can share one; the others are taken whole without a key per event.
  */
 export function uniqueEvents(entries: readonly ExpandedEntry[]): ExpandedEvent[] {
+  const groups = entries.map((entry) => `${entry.batch.userId}\u0000${entry.batch.gameId}`);
   const entriesOf = new Map<string, number>();
-  for (const entry of entries) {
-    const group = `${entry.batch.userId}\u0000${entry.batch.gameId}`;
-    entriesOf.set(group, (entriesOf.get(group) ?? 0) + 1);
-  }
+  for (const group of groups) entriesOf.set(group, (entriesOf.get(group) ?? 0) + 1);
   // Event ids seen so far, per player and game that has several entries.
   const seenIn = new Map<string, Set<string>>();
   const events: ExpandedEvent[] = [];
-  for (const entry of entries) {
-    const group = `${entry.batch.userId}\u0000${entry.batch.gameId}`;
+  for (const [i, entry] of entries.entries()) {
+    const group = groups[i]!;
     if (entriesOf.get(group) === 1) {
       for (const e of entry.events) events.push(e);
       continue;

@@ -66,8 +66,9 @@ interface Call {
  * HTTP/1.1 client the REST scenarios use (stream and header objects, several
  * events per call), and the load generator shares the 2 cores with the server
  * it measures. The wire is exactly gRPC's; a test holds this client to
- * node:http2's server. A connection that fails or is sent away (GOAWAY) fails
- * its calls in flight; the next call opens another.
+ * node:http2's server. A connection that fails fails its calls in flight; one
+ * sent away (GOAWAY) finishes the calls the server took and fails the rest. The
+ * next call opens another.
  */
 export class GrpcH2Session {
   private connection: H2Connection | undefined;
@@ -158,13 +159,14 @@ class H2Connection {
   }
 
   call(block: Buffer, body: Buffer, deadline: number, cb: GrpcCallback): void {
+    // A block of a few hundred bytes fits one frame; CONTINUATION is not written.
+    if (block.length > this.peerMaxFrame) throw new Error(`header block of ${block.length} bytes exceeds one frame`);
     const id = this.nextId;
     this.nextId += 2;
     if (this.nextId > maxWindow) this.open = false; // stream ids run out: the next call opens another connection
     const call: Call = { id, cb, deadline, sendWindow: this.peerInitialWindow, body, sent: 0 };
     this.calls.set(id, call);
     this.socket.cork();
-    // Header blocks of a few hundred bytes never need CONTINUATION frames.
     this.socket.write(frameHeader(block.length, HEADERS, END_HEADERS, id));
     this.socket.write(block);
     this.sending.push(call);

@@ -16,7 +16,7 @@ const staticName: Record<string, number> = {
   authorization: 23,
   "content-type": 31,
 };
-const staticFull: Record<string, number> = { ":method POST": 3, ":scheme http": 6, ":scheme https": 7 };
+const staticFull: Record<string, number> = { ":method POST": 3, ":scheme http": 6 };
 const statusIndex: Record<number, number> = { 8: 200, 9: 204, 10: 206, 11: 304, 12: 400, 13: 404, 14: 500 };
 
 // RFC 7541 Appendix B: the codes of the characters of "grpc-status" and of the

@@ -25,11 +25,12 @@ import { createAuthService } from "./server/auth-service.js";
 import { createAuthInterceptor, createErrorInterceptor } from "./server/connect-interceptors.js";
 import { withGrpcTrailersOnly } from "./server/grpc-trailers-only.js";
 import { createHealthService } from "./server/health-service.js";
-import { createIngestService, ingestWireRpc } from "./server/ingest-service.js";
+import { createIngestService, ingestJsonPrecheck, ingestWireRpc } from "./server/ingest-service.js";
 import { createObservedHandler } from "./server/observed-handler.js";
 import { createOnePortServer } from "./server/one-port-server.js";
 import { createReflectionServices } from "./server/reflection-service.js";
 import { createRpcAdapter } from "./server/rpc-adapter.js";
+import { rpcJsonOptions } from "./server/rpc-json-options.js";
 import { requestInfoKey, requestInfoOf } from "./server/request-info.js";
 import { createRestRoutes, type GatewayRoutes } from "./server/rest-routes.js";
 import { migrate } from "./store/migrate.js";
@@ -182,11 +183,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
     interceptors: [createErrorInterceptor(log), authenticate],
     readMaxBytes: config.bodyLimitBytes,
-    // Fatal: invalid UTF-8 is refused rather than read as U+FFFD and stored altered.
-    jsonOptions: { ignoreUnknownFields: true, useProtoFieldName: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) } as never,
+    // textDecoder is read by connect's JSON serialization, not in the router's type.
+    jsonOptions: rpcJsonOptions as never,
     noStorePrefixes: ["/playsmart.auth.v1.AuthService/"],
     captureRawPaths: [`/${IngestService.typeName}/${IngestService.method.ingestEvents.name}`],
     binaryRpcs: gateway ? [ingestWireRpc(gateway.ingest)] : [],
+    jsonPrechecks: gateway ? [ingestJsonPrecheck(gateway.ingest)] : [],
   });
   const served = [...services, Health, ...(reflection ? [ReflectionV1, ReflectionV1alpha] : [])];
   const rpcPaths = served.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));

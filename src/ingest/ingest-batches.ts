@@ -5,7 +5,7 @@ import { uuidV7 } from "../stream/uuid-v7.js";
 import { defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { scanRequest } from "./event-wire-scanner.js";
 import { checkBatch, peekUserId, type BatchSummary } from "./validate-batch.js";
-import { checkJsonBatch } from "./json-batch-check.js";
+import { checkJsonBatch, checkProtoJsonBatch } from "./json-batch-check.js";
 import { parseJsonBody } from "./json-body.js";
 import { checkWireBatch } from "./wire-batch-check.js";
 
@@ -52,6 +52,24 @@ export interface IngestBatches {
    * @throws ValidationError (also for a body that is not UTF-8 JSON), PermissionDeniedError, UnavailableError
    */
   acceptJson(callerUserId: string, body: Buffer): Promise<AcceptedBatch>;
+  /**
+   * The one-pass check of a Connect JSON body (`checkProtoJsonBatch`), before
+   * the caller is known: what {@link acceptCheckedJson} takes, or undefined when
+   * not sure (connect then parses the body and {@link accept} checks it).
+   */
+  checkConnectJson(body: Buffer): CheckedJsonBatch | undefined;
+  /**
+   * {@link accept} for a body {@link checkConnectJson} was sure of, queued as it
+   * is: the same answers and errors as connect's parse and `accept` give it.
+   * @throws PermissionDeniedError, ValidationError, UnavailableError
+   */
+  acceptCheckedJson(callerUserId: string, checked: CheckedJsonBatch): Promise<AcceptedBatch>;
+}
+
+/** A valid JSON batch and its summary, made by {@link IngestBatches.checkConnectJson} only. */
+export interface CheckedJsonBatch {
+  readonly summary: BatchSummary;
+  readonly body: Buffer;
 }
 
 /** Why a batch was refused, or that it was accepted (metric label values). */
@@ -169,6 +187,14 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     acceptBinary: (callerUserId, bytes) =>
       acceptEncoded(callerUserId, () => checkWireBatch(bytes, limits), () => binaryRequest(bytes), "pb", asBuffer(bytes)),
     acceptJson: (callerUserId, body) => acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body),
+    checkConnectJson: (body) => {
+      const summary = checkProtoJsonBatch(body, limits);
+      return summary && { summary, body };
+    },
+    // A sure batch has a user_id; another player's takes `accept`'s path, which
+    // refuses it before anything else, as for a message connect decoded.
+    acceptCheckedJson: (callerUserId, { summary, body }) =>
+      acceptEncoded(callerUserId, () => summary, () => jsonRequest(body), "json", body),
   };
 }
 

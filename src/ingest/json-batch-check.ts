@@ -22,7 +22,19 @@ import { sameBytes, utf16Units, type SliceBuffer } from "./wire-reader.js";
  * same summary.
  */
 export function checkJsonBatch(body: Buffer, limits: CustomdataLimits): BatchSummary | undefined {
-  return scanBatch(body, limits, undefined);
+  return scanBatch(body, limits, undefined, false);
+}
+
+/**
+ * {@link checkJsonBatch} for a Connect JSON request, which protobuf-es reads
+ * (`fromJsonString`): also sure that no object of any customdata repeats a key,
+ * which protobuf-es refuses where `JSON.parse` keeps the last. Keys written
+ * with an escape, and objects of more than 64 keys, are left to the exact path.
+ * A differential test holds it to: whatever it accepts, connect's JSON parse
+ * of the request and `checkBatch` of the message accept with the same summary.
+ */
+export function checkProtoJsonBatch(body: Buffer, limits: CustomdataLimits): BatchSummary | undefined {
+  return scanBatch(body, limits, undefined, true);
 }
 
 /** One event of a batch {@link readJsonBatch} is sure of, as `validateBatch` gives it. */
@@ -52,7 +64,7 @@ export interface JsonBatchEvents extends BatchSummary {
  */
 export function readJsonBatch(body: Buffer, limits: CustomdataLimits): JsonBatchEvents | undefined {
   const events: JsonBatchEvent[] = [];
-  const summary = scanBatch(body, limits, events);
+  const summary = scanBatch(body, limits, events, false);
   return summary && { ...summary, events };
 }
 
@@ -72,8 +84,9 @@ export function jsonBatchEventsOf(batch: IngestBatch): JsonBatchEvents {
   };
 }
 
-function scanBatch(body: Buffer, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): BatchSummary | undefined {
+function scanBatch(body: Buffer, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined, distinctKeys: boolean): BatchSummary | undefined {
   scan.open(body as SliceBuffer);
+  scan.distinctKeys = distinctKeys;
   ids.clear();
   try {
     return readBatch(scan, limits, out);
@@ -165,6 +178,10 @@ class JsonScan {
   /** While true, `canonical` follows whether the text read is as `JSON.stringify` writes it. */
   tracking = false;
   canonical = true;
+  /** Refuse (not sure) a key repeated in one customdata object, as protobuf-es does. */
+  distinctKeys = false;
+  /** Whether the last string read by `string()` held an escape. */
+  escaped = false;
   // The keys of the objects open while tracking, innermost last: repeated keys.
   private readonly keyStarts = new Int32Array(maxTrackedKeys);
   private readonly keyEnds = new Int32Array(maxTrackedKeys);
@@ -304,6 +321,7 @@ class JsonScan {
       i++;
     }
     this.pos = i + 1;
+    this.escaped = escapeBytes > 0;
     if (ascii) return i - start - escapeBytes;
     // Validates the UTF-8 too: JSON.parse never sees a body that is not. Each
     // escape is ASCII, counted a unit per byte there, so its extra bytes come off.
@@ -388,7 +406,8 @@ class JsonScan {
       if (this.peek() !== quote) throw notSure;
       const keyStart = this.pos + 1;
       this.jsonBytes += this.string() + 4;
-      if (this.tracking && this.canonical) this.trackKey(firstKey, keyStart, this.pos - 1);
+      if (this.distinctKeys) this.requireDistinctKey(firstKey, keyStart, this.pos - 1);
+      else if (this.tracking && this.canonical) this.trackKey(firstKey, keyStart, this.pos - 1);
       this.expect(colon);
       this.value(depth + 1, limits);
     } while (this.more(closeBrace));
@@ -412,6 +431,22 @@ class JsonScan {
         this.canonical = false;
         return;
       }
+    }
+    this.keyStarts[this.keyCount] = start;
+    this.keyEnds[this.keyCount] = end;
+    this.keyCount++;
+  }
+
+  /**
+   * Notes a key of the object whose keys start at `firstKey`, not sure if it
+   * repeats one. Compared as written, which is exact for keys without escapes
+   * (the UTF-8 of each was checked); an escaped key could equal one written
+   * plainly, so it is left to the exact path, as are very wide objects.
+   */
+  private requireDistinctKey(firstKey: number, start: number, end: number): void {
+    if (this.escaped || this.keyCount === maxTrackedKeys || this.keyCount - firstKey >= maxKeysCompared) throw notSure;
+    for (let k = firstKey; k < this.keyCount; k++) {
+      if (sameBytes(this.buf, this.keyStarts[k]!, this.keyEnds[k]!, start, end)) throw notSure;
     }
     this.keyStarts[this.keyCount] = start;
     this.keyEnds[this.keyCount] = end;

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { bufferRequest, once } from "./buffered-request.js";
 import { rawMessageKey } from "./raw-request.js";
 
 /** A unary method implementation that needs only the call's context values. */
@@ -76,36 +77,21 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
       fallback();
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let handedOver = false;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
+    bufferRequest(
+      req,
+      res,
       // Too large for one message: connect answers it, reading the rest itself.
-      if (size > readMaxBytes + 5) handOver();
-    };
-    const handOver = () => {
-      handedOver = true;
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.pause();
-      fallback(prepend(chunks, req));
-    };
-    const onEnd = () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      // Exactly one uncompressed message, whole: anything else is connect's.
-      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-        fallback(once(body));
-        return;
-      }
-      void serve(body.subarray(5), req, res, values);
-    };
-    req.on("data", onData);
-    req.once("end", onEnd);
-    req.once("error", () => {
-      if (!handedOver) res.destroy();
-    });
+      readMaxBytes + 5,
+      (body) => {
+        // Exactly one uncompressed message, whole: anything else is connect's.
+        if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+          fallback(once(body));
+          return;
+        }
+        void serve(body.subarray(5), req, res, values);
+      },
+      fallback,
+    );
   };
 
   async function serve(bytes: Buffer, req: Http2ServerRequest, res: Http2ServerResponse, values: ContextValues): Promise<void> {
@@ -182,13 +168,4 @@ function headersOf(h: IncomingHttpHeaders): Headers {
     else if (Array.isArray(v)) for (const item of v) out.append(key, item);
   }
   return out;
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
-
-async function* prepend(chunks: Buffer[], rest: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  yield* chunks;
-  yield* rest;
 }

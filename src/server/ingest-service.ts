@@ -1,12 +1,12 @@
 import { toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { IngestEventsRequestSchema, type IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
+import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { IngestEventsRequestSchema, IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { principalKey, principalOf, requirePlayer } from "../auth/principal.js";
 import { scanEvents } from "../ingest/event-wire-scanner.js";
-import type { IngestBatches } from "../ingest/ingest-batches.js";
+import type { CheckedJsonBatch, IngestBatches } from "../ingest/ingest-batches.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
 import { createIngestWireMethod, type WireIngestEventsRequest } from "./ingest-wire-schema.js";
-import type { BinaryRpc } from "./rpc-adapter.js";
+import type { BinaryRpc, JsonPrecheck } from "./rpc-adapter.js";
 import { rawMessageKey } from "./raw-request.js";
 
 /** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web (JSON requests take this one). */
@@ -14,6 +14,12 @@ export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof I
   return {
     async ingestEvents(req, ctx) {
       const userId = requirePlayer(principalOf(ctx));
+      // A body the adapter's precheck vouched for: the message is empty.
+      const checked = ctx.values.get(checkedJsonKey);
+      if (checked !== undefined) {
+        const accepted = await ingest.acceptCheckedJson(userId, checked);
+        return { batchId: accepted.batchId, accepted: accepted.accepted };
+      }
       // The bytes the client sent, when the adapter could keep them: queued as
       // received, like the REST body, instead of encoding the message again.
       const raw = ctx.values.get(rawMessageKey)?.message;
@@ -23,6 +29,27 @@ export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof I
         encoded: () => raw?.bytes ?? Buffer.from(toBinary(IngestEventsRequestSchema, req)),
       });
       return { batchId: accepted.batchId, accepted: accepted.accepted };
+    },
+  };
+}
+
+/** A Connect JSON body checked by {@link ingestJsonPrecheck}, for `ingestEvents`. */
+const checkedJsonKey = createContextKey<CheckedJsonBatch | undefined>(undefined);
+
+/**
+ * The precheck of Connect JSON `IngestEvents` requests for rpc-adapter's
+ * `jsonPrechecks`: a plain valid batch is checked on its bytes in one pass
+ * (`checkConnectJson`) instead of being decoded by protobuf-es into Struct
+ * trees, and queued as received; anything else is decoded by connect.
+ */
+export function ingestJsonPrecheck(ingest: IngestBatches): JsonPrecheck {
+  return {
+    method: IngestService.method.ingestEvents,
+    precheck(body, values) {
+      const checked = ingest.checkConnectJson(body);
+      if (checked === undefined) return false;
+      values.set(checkedJsonKey, checked);
+      return true;
     },
   };
 }

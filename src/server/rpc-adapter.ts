@@ -7,8 +7,9 @@ import {
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodUnary, JsonObject } from "@bufbuild/protobuf";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { bufferRequest, once } from "./buffered-request.js";
 import { createGrpcUnaryFastPath, type GrpcUnaryFastPath, type UnaryImplementation } from "./grpc-unary-fast-path.js";
 import { captureRawMessage, rawMessageKey, type RawMessageHolder } from "./raw-request.js";
 
@@ -33,6 +34,21 @@ export interface RpcAdapterOptions extends ConnectRouterOptions {
    * them skip connect's pipeline (grpc-unary-fast-path.ts).
    */
   binaryRpcs?: BinaryRpc[];
+  /** Methods whose plain Connect JSON requests are checked on their bytes before connect reads them. */
+  jsonPrechecks?: JsonPrecheck[];
+}
+
+/** A unary method whose Connect JSON bodies can be vouched for without decoding them. */
+export interface JsonPrecheck {
+  method: DescMethodUnary<DescMessage, DescMessage>;
+  /**
+   * Checks a whole uncompressed Connect JSON body. True when it has put in
+   * `values` all the implementation needs to serve the call without the
+   * message: connect then gets an empty message in place of the body and does
+   * everything else (headers, deadline, interceptors, the answer) as for any
+   * call. False: connect reads the body itself.
+   */
+  precheck(body: Buffer, values: ContextValues): boolean;
 }
 
 /** A unary method served by its own implementation for binary requests. */
@@ -78,9 +94,11 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
     }
     binaryPaths = new Map(binaryRouter.handlers.map((h) => [h.requestPath, h]));
   }
+  const prechecks = new Map((options.jsonPrechecks ?? []).map((p) => [`/${p.method.parent.typeName}/${p.method.name}`, p.precheck]));
+  const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const noStore = options.noStorePrefixes ?? [];
   const capture = new Set(options.captureRawPaths ?? []);
-  const run = (handler: UniversalHandler, path: string, req: NodeReq, res: NodeRes, values: ContextValues, body?: AsyncIterable<Uint8Array>) => {
+  const run = (handler: UniversalHandler, path: string, req: NodeReq, res: NodeRes, values: ContextValues, body?: AsyncIterable<Uint8Array> | JsonObject) => {
     const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     if (body !== undefined) uReq.body = body;
     if (capture.has(path) && isByteStream(uReq.body)) {
@@ -112,8 +130,47 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
       fast(req as Http2ServerRequest, res as Http2ServerResponse, values, (body) => run(handler, path, req, res, values, body));
       return;
     }
+    const precheck = binary ? undefined : prechecks.get(path);
+    if (precheck !== undefined && isPlainJsonPost(req, readMaxBytes)) {
+      bufferRequest(
+        req,
+        res,
+        readMaxBytes,
+        (body) => {
+          let checked = false;
+          try {
+            checked = precheck(body, values);
+          } catch {
+            // A fault of the check: connect reads the body, as for any other.
+          }
+          run(handler, path, req, res, values, checked ? emptyMessage : once(body));
+        },
+        (body) => run(handler, path, req, res, values, body),
+      );
+      return;
+    }
     run(handler, path, req, res, values);
   };
+}
+
+// What connect reads as the message of a call whose body was prechecked: an
+// empty JSON object, so it builds no message and reads no bytes.
+const emptyMessage: JsonObject = Object.freeze({}) as JsonObject;
+
+// A Connect unary POST with a JSON body that is not compressed and not
+// declared larger than connect would read. Whatever else connect checks
+// (content type parameters, protocol version, deadline) it still checks.
+function isPlainJsonPost(req: NodeReq, readMaxBytes: number): boolean {
+  if (req.method !== "POST") return false;
+  const h = req.headers;
+  const ct = h["content-type"];
+  if (ct === undefined) return false;
+  const semi = ct.indexOf(";");
+  if ((semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase() !== "application/json") return false;
+  const encoding = h["content-encoding"];
+  if (encoding !== undefined && encoding !== "identity") return false;
+  const declared = Number(h["content-length"]);
+  return !(declared > readMaxBytes);
 }
 
 function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
@@ -180,9 +237,6 @@ async function sanitize(uRes: UniversalServerResponse): Promise<UniversalServerR
   return uRes;
 }
 
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
 
 // gRPC-Web carries the status in a final frame of the body (flag 0x80).
 async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {

@@ -11,8 +11,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ValidationError } from "../../src/errors.js";
 import type { CustomdataLimits } from "../../src/ingest/customdata-limits.js";
-import { checkJsonBatch, jsonBatchEventsOf, readJsonBatch, type JsonBatchEvents } from "../../src/ingest/json-batch-check.js";
+import { checkJsonBatch, checkProtoJsonBatch, jsonBatchEventsOf, readJsonBatch, type JsonBatchEvents } from "../../src/ingest/json-batch-check.js";
 import { parseJsonBody } from "../../src/ingest/json-body.js";
+import { requestToPlain } from "../../src/ingest/request-to-plain.js";
+import { rpcJsonOptions } from "../../src/server/rpc-json-options.js";
+import { createMethodSerializationLookup } from "@connectrpc/connect/protocol";
+import { IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { checkBatch, validateBatch, type BatchSummary } from "../../src/ingest/validate-batch.js";
 import "../fuzz/arbitraries.js"; // FUZZ_SEED
 import { mutatedBytes } from "../helpers/mutated-bytes.js";
@@ -38,9 +42,46 @@ function exactEvents(body: Buffer, limits: CustomdataLimits): JsonBatchEvents | 
   }
 }
 
-/** Holds checkJsonBatch and readJsonBatch to the exact path; returns whether they were sure. */
+// Connect's own reading of a JSON IngestEvents request, with the gateway's options.
+const connectJson = createMethodSerializationLookup(IngestService.method.ingestEvents, undefined, rpcJsonOptions, { readMaxBytes: 0xffffffff, writeMaxBytes: 0xffffffff }).getI(false);
+
+/** A Connect JSON request's exact path: connect's parse, then checkBatch of the message; its summary or its refusal as text. */
+function exactProto(body: Buffer, limits: CustomdataLimits): BatchSummary | string {
+  let message;
+  try {
+    message = connectJson.parse(body);
+  } catch (err) {
+    return `not decoded: ${String(err)}`;
+  }
+  try {
+    return checkBatch(requestToPlain(message), limits);
+  } catch (err) {
+    if (err instanceof ValidationError) return JSON.stringify(err.violations);
+    throw err;
+  }
+}
+
+let sureProto = 0;
+
+/**
+ * Holds checkProtoJsonBatch to connect's parse + checkBatch: whatever it
+ * accepts, they accept with the same summary; and it is never sure where
+ * checkJsonBatch is not.
+ */
+function soundProto(body: Buffer, limits: CustomdataLimits, loose: BatchSummary | undefined): boolean {
+  const quick = checkProtoJsonBatch(body, limits);
+  if (quick === undefined) return false;
+  const printed = JSON.stringify(body.toString("latin1"));
+  assert.deepEqual(loose, quick, `sure for Connect, not for REST: ${printed}`);
+  assert.deepEqual(exactProto(body, limits), quick, `accepted what connect + checkBatch do not, or summed it up differently: ${printed}`);
+  sureProto++;
+  return true;
+}
+
+/** Holds checkJsonBatch and readJsonBatch to the exact path, and checkProtoJsonBatch to its own; returns whether the first were sure. */
 function sound(body: Buffer, limits: CustomdataLimits): boolean {
   const quick = checkJsonBatch(body, limits);
+  soundProto(body, limits, quick);
   const read = readJsonBatch(body, limits);
   const printed = JSON.stringify(body.toString("latin1"));
   assert.deepEqual(read && { userId: read.userId, gameId: read.gameId, eventCount: read.eventCount }, quick, `readJsonBatch and checkJsonBatch differ: ${printed}`);
@@ -167,6 +208,9 @@ const clientEvent = fc.record({
   ),
   id: fc.option(fc.uuid(), { nil: undefined }),
 });
+/** Every key of every object in `v`. */
+const keysOf = (v: unknown): string[] =>
+  Array.isArray(v) ? v.flatMap(keysOf) : typeof v === "object" && v !== null ? Object.entries(v).flatMap(([k, x]) => [k, ...keysOf(x)]) : [];
 type ClientEvent = typeof clientEvent extends fc.Arbitrary<infer E> ? E : never;
 const clientBody = (evs: ClientEvent[], protoNames: boolean): Buffer =>
   Buffer.from(
@@ -195,6 +239,11 @@ const withBytes = (inKey: boolean, bytes: number[]): Buffer => {
 const oddBytes = [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf], [0x00], [0x1f], [0x7f]];
 
 describe("checkJsonBatch (differential against parseJsonBody + checkBatch)", () => {
+  after(() => {
+    // The Connect check was held to its exact path all along: not vacuously.
+    assert.ok(sureProto > 300, `checkProtoJsonBatch was sure of only ${sureProto} batches`);
+  });
+
   it("accepts only what the exact path accepts, with the same summary, near every rule's edge", () => {
     let sure = 0;
     fc.assert(
@@ -253,9 +302,36 @@ describe("checkJsonBatch (differential against parseJsonBody + checkBatch)", () 
         const limits = { maxDepth: 16, maxBytes: 64 * 1024 };
         assert.ok(typeof exact(body, limits) !== "string", "the batch is valid");
         assert.ok(sound(body, limits), `not sure of a valid batch: ${body.toString()}`);
+        // Connect's check leaves keys with escapes to the exact path.
+        const plainKeys = evs.every((e) => keysOf(e.customdata).every((k) => JSON.stringify(k) === `"${k}"`));
+        if (plainKeys) assert.ok(soundProto(body, limits, checkJsonBatch(body, limits)), `Connect's check not sure of a valid batch: ${body.toString()}`);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("checkProtoJsonBatch: not sure of a key repeated in one customdata object, as connect refuses it", () => {
+    const limits = limitSets[0]!;
+    const cd = (customdata: string) =>
+      Buffer.from(`{"user_id":"u-1","game_id":"com.example.game","events":[{"type":"AppOpen","timestamp":"2026-11-26T09:15:00Z","customdata":${customdata}}]}`);
+    const summary = { userId: "u-1", gameId: "com.example.game", eventCount: 1 };
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(",")}}`;
+    const sure = ['{"a":{"x":1},"b":{"x":2,"y":[{"x":3},{"x":4}]}}', '{"__proto__":{"x":1},"constructor":null}', '{"é":1,"e":2}', keys(64)];
+    for (const customdata of sure) {
+      assert.deepEqual(checkProtoJsonBatch(cd(customdata), limits), summary, customdata);
+      assert.deepEqual(exactProto(cd(customdata), limits), summary, customdata);
+    }
+    const repeated = ['{"a":1,"a":2}', '{"a":{"x":1,"x":2}}', '{"a":[{"x":1,"x":2}]}', '{"\\u0061":1,"a":2}', '{"a\\/b":1,"a/b":2}'];
+    for (const customdata of repeated) {
+      assert.equal(checkProtoJsonBatch(cd(customdata), limits), undefined, customdata);
+      assert.match(String(exactProto(cd(customdata), limits)), /duplicate object key/, customdata);
+      assert.deepEqual(checkJsonBatch(cd(customdata), limits), summary, `REST keeps the last: ${customdata}`);
+    }
+    // Left to the exact path although connect accepts them: escaped keys, very wide objects.
+    for (const customdata of ['{"k\\"q":1}', keys(65)]) {
+      assert.equal(checkProtoJsonBatch(cd(customdata), limits), undefined, customdata);
+      assert.deepEqual(exactProto(cd(customdata), limits), summary, customdata);
+    }
   });
 
   it("sums up a plain batch, is not sure of each broken rule, of 0 or 201 events, and is sure of 200", () => {

@@ -1,13 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type Message, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { bufferRequest, once } from "./buffered-request.js";
 import { rawMessageKey } from "./raw-request.js";
-
-/** A unary method implementation that needs only the call's context values. */
-export type UnaryImplementation = (message: Message, ctx: { values: ContextValues }) => Promise<MessageInitShape<DescMessage>>;
+import { createUnaryChain, unaryRequest, type UnaryImplementation } from "./unary-chain.js";
 
 /** Options of {@link createGrpcUnaryFastPath}. */
 export interface GrpcUnaryFastPathOptions {
@@ -39,11 +37,6 @@ export type GrpcUnaryFastPath = (
   fallback: (body?: AsyncIterable<Uint8Array>) => void,
 ) => void;
 
-// A signal that never fires: the call is not cancelled by a deadline here (a
-// call with grpc-timeout goes through connect), and a reset stream ends the
-// response anyway.
-const neverAborted = new AbortController().signal;
-
 /**
  * One unary gRPC method without connect's stream pipeline, for the common call:
  * HTTP/2, `application/grpc` or `application/grpc+proto`, no compression, no
@@ -58,19 +51,7 @@ const neverAborted = new AbortController().signal;
 export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): GrpcUnaryFastPath {
   const { method, implementation, readMaxBytes, readsRawMessage } = options;
   const url = `/${method.parent.typeName}/${method.name}`;
-  // The chain is built once: the innermost call runs the implementation.
-  let chain = async (req: UnaryRequest): Promise<UnaryResponse> => {
-    const out = await implementation(req.message, { values: req.contextValues });
-    return {
-      stream: false,
-      service: method.parent,
-      method,
-      header: new Headers(),
-      trailer: new Headers(),
-      message: create(method.output, out),
-    };
-  };
-  for (const interceptor of [...options.interceptors].reverse()) chain = interceptor(chain as never) as typeof chain;
+  const chain = createUnaryChain(method, implementation, options.interceptors);
 
   return (req, res, values, fallback) => {
     if (!isPlainCall(req.headers)) {
@@ -111,17 +92,7 @@ export function createGrpcUnaryFastPath(options: GrpcUnaryFastPathOptions): Grpc
         }
       }
       values.set(rawMessageKey, { message: { format: "pb", bytes } });
-      const response = await chain({
-        stream: false,
-        service: method.parent,
-        method,
-        requestMethod: "POST",
-        url,
-        signal: neverAborted,
-        header: headersOf(req.headers),
-        contextValues: values,
-        message,
-      });
+      const response = await chain(unaryRequest(method, url, req.headers, values, message));
       answer = toBinary(method.output, response.message);
       // What an interceptor added to the answer, as connect would send it.
       response.header.forEach((value, key) => {
@@ -157,15 +128,4 @@ function isPlainCall(h: IncomingHttpHeaders): boolean {
   if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
   const encoding = h["grpc-encoding"];
   return (encoding === undefined || encoding === "identity") && h["grpc-timeout"] === undefined;
-}
-
-function headersOf(h: IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const key in h) {
-    if (key.charCodeAt(0) === 58) continue; // ':' pseudo-headers
-    const v = h[key];
-    if (typeof v === "string") out.set(key, v);
-    else if (Array.isArray(v)) for (const item of v) out.append(key, item);
-  }
-  return out;
 }

@@ -51,6 +51,13 @@ export function ingestJsonPrecheck(ingest: IngestBatches): JsonPrecheck {
       values.set(checkedJsonKey, checked);
       return true;
     },
+    async implementation(_message, ctx) {
+      const userId = requirePlayer(ctx.values.get(principalKey));
+      const checked = ctx.values.get(checkedJsonKey);
+      if (checked === undefined) throw new Error("IngestEvents: a prechecked call without its check");
+      const accepted = await ingest.acceptCheckedJson(userId, checked);
+      return { batchId: accepted.batchId, accepted: accepted.accepted };
+    },
   };
 }
 

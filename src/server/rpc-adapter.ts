@@ -6,11 +6,13 @@ import {
   universalResponseToNodeResponse,
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
-import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { validateReadWriteMaxBytes, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { DescMessage, DescMethodUnary, JsonObject } from "@bufbuild/protobuf";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { bufferRequest, once } from "./buffered-request.js";
-import { createGrpcUnaryFastPath, type GrpcUnaryFastPath, type UnaryImplementation } from "./grpc-unary-fast-path.js";
+import { createConnectJsonUnary } from "./connect-json-unary.js";
+import { createGrpcUnaryFastPath, type GrpcUnaryFastPath } from "./grpc-unary-fast-path.js";
+import type { UnaryImplementation } from "./unary-chain.js";
 import { captureRawMessage, rawMessageKey, type RawMessageHolder } from "./raw-request.js";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -43,12 +45,16 @@ export interface JsonPrecheck {
   method: DescMethodUnary<DescMessage, DescMessage>;
   /**
    * Checks a whole uncompressed Connect JSON body. True when it has put in
-   * `values` all the implementation needs to serve the call without the
-   * message: connect then gets an empty message in place of the body and does
-   * everything else (headers, deadline, interceptors, the answer) as for any
-   * call. False: connect reads the body itself.
+   * `values` all `implementation` needs to serve the call without the message;
+   * false: connect reads the body itself and serves the call as for any other.
    */
   precheck(body: Buffer, values: ContextValues): boolean;
+  /**
+   * Serves a prechecked call from `values` (its message is empty), behind the
+   * router's interceptors: directly (connect-json-unary.ts) when connect would
+   * answer it the plain way, else through connect with an empty message.
+   */
+  implementation: UnaryImplementation;
 }
 
 /** A unary method served by its own implementation for binary requests. */
@@ -94,7 +100,23 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
     }
     binaryPaths = new Map(binaryRouter.handlers.map((h) => [h.requestPath, h]));
   }
-  const prechecks = new Map((options.jsonPrechecks ?? []).map((p) => [`/${p.method.parent.typeName}/${p.method.name}`, p.precheck]));
+  const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
+  const prechecks = new Map(
+    (options.jsonPrechecks ?? []).map((p) => [
+      `/${p.method.parent.typeName}/${p.method.name}`,
+      {
+        precheck: p.precheck,
+        unary: createConnectJsonUnary({
+          method: p.method,
+          implementation: p.implementation,
+          interceptors: options.interceptors ?? [],
+          jsonOptions: options.jsonOptions,
+          acceptCompression,
+          compressMinBytes: validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes).compressMinBytes,
+        }),
+      },
+    ]),
+  );
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const noStore = options.noStorePrefixes ?? [];
   const capture = new Set(options.captureRawPaths ?? []);
@@ -130,8 +152,8 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
       fast(req as Http2ServerRequest, res as Http2ServerResponse, values, (body) => run(handler, path, req, res, values, body));
       return;
     }
-    const precheck = binary ? undefined : prechecks.get(path);
-    if (precheck !== undefined && isPlainJsonPost(req, readMaxBytes)) {
+    const prechecked = binary ? undefined : prechecks.get(path);
+    if (prechecked !== undefined && isPlainJsonPost(req, readMaxBytes)) {
       bufferRequest(
         req,
         res,
@@ -139,11 +161,13 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
         (body) => {
           let checked = false;
           try {
-            checked = precheck(body, values);
+            checked = prechecked.precheck(body, values);
           } catch {
             // A fault of the check: connect reads the body, as for any other.
           }
-          run(handler, path, req, res, values, checked ? emptyMessage : once(body));
+          if (!checked) run(handler, path, req, res, values, once(body));
+          else if (prechecked.unary.serves(req)) prechecked.unary.serve(req, res, values);
+          else run(handler, path, req, res, values, emptyMessage);
         },
         (body) => run(handler, path, req, res, values, body),
       );

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { gzipSync } from "node:zlib";
-import { createContextKey, type ConnectRouter } from "@connectrpc/connect";
+import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
+import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { IngestService } from "../../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { defaultCustomdataLimits } from "../../../src/ingest/customdata-limits.js";
@@ -39,7 +39,10 @@ function post(url: string, headers: Record<string, string>, body: Buffer | Buffe
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const { date: _date, "x-request-id": _id, connection: _c, "keep-alive": _k, ...rest } = res.headers as Record<string, string>;
-        resolve({ status: res.statusCode ?? 0, headers: rest, body: Buffer.concat(chunks).toString("utf8") });
+        const raw = Buffer.concat(chunks);
+        const encoding = rest["content-encoding"];
+        const text = (encoding === "gzip" ? gunzipSync(raw) : encoding === "br" ? brotliDecompressSync(raw) : raw).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, headers: rest, body: text });
       });
     });
     req.on("error", reject);
@@ -54,19 +57,29 @@ describe("Connect JSON precheck", () => {
   describe("in the RPC adapter", () => {
     const vouchedKey = createContextKey<string | undefined>(undefined);
     let seen: string[] = [];
+    let served: string[] = [];
     let server: http.Server;
     let h2server: http2.Http2Server;
     let url: string;
     let h2url: string;
+
+    // Serves a vouched call from its context value, as the ingest service does.
+    const fromValue = (values: ContextValues, via: string) => {
+      served.push(via);
+      const vouched = values.get(vouchedKey)!;
+      if (vouched.includes("deny")) throw new ConnectError("not yours", Code.PermissionDenied, { "x-why": "a test" });
+      if (vouched.includes("crash")) throw new Error("secret detail");
+      return { batchId: vouched, accepted: 7 };
+    };
 
     before(async () => {
       const adapter = createRpcAdapter({
         routes(router: ConnectRouter) {
           router.service(IngestService, {
             ingestEvents(req, ctx) {
-              // What the implementation got: the precheck's value, or the decoded message.
-              const vouched = ctx.values.get(vouchedKey);
-              return { batchId: vouched ?? `decoded:${req.userId}:${req.events.length}`, accepted: 7 };
+              // Through connect: the precheck's value, or the decoded message.
+              if (ctx.values.get(vouchedKey) !== undefined) return fromValue(ctx.values, "connect");
+              return { batchId: `decoded:${req.userId}:${req.events.length}`, accepted: 7 };
             },
           });
         },
@@ -74,9 +87,18 @@ describe("Connect JSON precheck", () => {
           res.writeHead(404);
           res.end();
         },
-        contextValues: () => new Map() as never,
+        contextValues: () => createContextValues(),
+        interceptors: [
+          (next) => async (req) => {
+            const res = await next(req);
+            res.header.set("x-intercepted", req.header.get("x-probe") ?? "-");
+            res.trailer.set("x-done", "yes");
+            return res;
+          },
+        ],
         jsonOptions: rpcJsonOptions as never,
         readMaxBytes: 1000,
+        compressMinBytes: 40,
         jsonPrechecks: [
           {
             method: IngestService.method.ingestEvents,
@@ -84,10 +106,12 @@ describe("Connect JSON precheck", () => {
               const text = body.toString("utf8");
               seen.push(text);
               if (text.includes("throws")) throw new Error("a fault of the check");
-              if (!text.includes("vouched")) return false;
-              values.set(vouchedKey, "prechecked");
+              const m = /"user_id":"(vouched[^"]*)"/.exec(text);
+              if (!m) return false;
+              values.set(vouchedKey, m[1]);
               return true;
             },
+            implementation: async (_message, ctx) => fromValue(ctx.values, "direct"),
           },
         ],
       });
@@ -104,20 +128,57 @@ describe("Connect JSON precheck", () => {
     });
     beforeEach(() => {
       seen = [];
+      served = [];
     });
 
     const json = { "content-type": "application/json" };
     const body = (userId: string, pad = "") => Buffer.from(`{"user_id":"${userId}","game_id":"g${pad}","events":[{"type":"AppOpen"}]}`);
+    // A deadline header sends a prechecked call through connect, with an empty message.
+    const viaConnect = { "connect-timeout-ms": "5000" };
 
-    it("gives a body the precheck vouched for to connect as an empty message; the implementation gets the precheck's value", async () => {
-      const answer = await post(url, json, body("vouched"));
-      assert.equal(answer.status, 200);
-      assert.deepEqual(JSON.parse(answer.body), { batch_id: "prechecked", accepted: 7 });
-      assert.deepEqual(seen, [body("vouched").toString()]);
-      // With a charset, and with connect's deadline header: connect still honours both.
-      const withCharset = await post(url, { "content-type": "application/json; charset=utf-8", "connect-timeout-ms": "5000" }, body("vouched"));
-      assert.deepEqual(JSON.parse(withCharset.body), { batch_id: "prechecked", accepted: 7 });
-      assert.equal(seen.length, 2);
+    it("serves a vouched body itself, answering exactly as connect does: success, errors with metadata, internal, compression", async () => {
+      const cases: Array<[string, Record<string, string>]> = [
+        ["vouched", { "x-probe": "p-1" }],
+        ["vouched-deny", {}],
+        ["vouched-crash", {}],
+        ["vouched-long-enough-to-compress", { "accept-encoding": "gzip" }],
+        ["vouched", { "accept-encoding": "br;q=1, gzip;q=0.5" }],
+        ["vouched-deny", { "accept-encoding": "gzip" }],
+      ];
+      for (const [who, headers] of cases) {
+        served = [];
+        const direct = await post(url, { ...json, ...headers }, body(who));
+        const connect = await post(url, { ...json, ...headers, ...viaConnect }, body(who));
+        assert.deepEqual(served, ["direct", "connect"], who);
+        assert.deepEqual(direct, connect, `${who} ${JSON.stringify(headers)}`);
+      }
+      const ok = await post(url, { ...json, "x-probe": "p-2" }, body("vouched"));
+      assert.equal(ok.status, 200);
+      assert.deepEqual(JSON.parse(ok.body), { batch_id: "vouched", accepted: 7 });
+      assert.equal(ok.headers["x-intercepted"], "p-2");
+      assert.equal(ok.headers["trailer-x-done"], "yes");
+      const denied = await post(url, json, body("vouched-deny"));
+      assert.equal(denied.status, 403);
+      assert.equal(denied.headers["x-why"], "a test");
+      assert.deepEqual(JSON.parse(denied.body), { code: "permission_denied", message: "not yours" });
+      const crashed = await post(url, json, body("vouched-crash"));
+      assert.equal(crashed.status, 500);
+      assert.doesNotMatch(crashed.body, /secret/);
+      const gz = await post(url, { ...json, "accept-encoding": "gzip" }, body("vouched-long-enough-to-compress"));
+      assert.equal(gz.headers["content-encoding"], "gzip");
+      assert.equal(seen.length, 6 * 2 + 4);
+    });
+
+    it("hands a vouched call to connect, with an empty message, where connect must judge it: a deadline, another content type", async () => {
+      const timed = await post(url, { ...json, ...viaConnect }, body("vouched"));
+      assert.deepEqual(JSON.parse(timed.body), { batch_id: "vouched", accepted: 7 });
+      const charset = await post(url, { "content-type": "application/json; charset=utf-8" }, body("vouched"));
+      assert.deepEqual(JSON.parse(charset.body), { batch_id: "vouched", accepted: 7 });
+      // A content type connect does not read as unary JSON: its own answer.
+      const odd = await post(url, { "content-type": "application/json; charset=latin1" }, body("vouched"));
+      assert.equal(odd.status, 415);
+      assert.deepEqual(served, ["connect", "direct"]);
+      assert.equal(seen.length, 3);
     });
 
     it("lets connect decode a body the precheck is not sure of, or fails on", async () => {
@@ -151,7 +212,7 @@ describe("Connect JSON precheck", () => {
       assert.deepEqual(seen, []);
     });
 
-    it("prechecks over HTTP/2 too", async () => {
+    it("prechecks and serves over HTTP/2 too", async () => {
       const session = http2.connect(h2url);
       try {
         const answer = await new Promise<string>((resolve, reject) => {
@@ -162,8 +223,8 @@ describe("Connect JSON precheck", () => {
           stream.on("error", reject);
           stream.end(body("vouched"));
         });
-        assert.deepEqual(JSON.parse(answer), { batch_id: "prechecked", accepted: 7 });
-        assert.equal(seen.length, 1);
+        assert.deepEqual(JSON.parse(answer), { batch_id: "vouched", accepted: 7 });
+        assert.deepEqual(served, ["direct"]);
       } finally {
         session.close();
       }
@@ -219,10 +280,13 @@ describe("Connect JSON precheck", () => {
       for (const [what, body, h, status] of cases) {
         const before = await redis.xlen(key);
         const prechecked = await post(app.url, h, body);
+        // Through connect with an empty message (a deadline), and decoded by connect (compressed).
+        const viaConnect = await post(app.url, { ...h, "connect-timeout-ms": "10000" }, body);
         const decoded = await post(app.url, { ...h, "content-encoding": "gzip" }, gzipSync(body));
         assert.equal(prechecked.status, status, `${what}: ${prechecked.body}`);
+        assert.deepEqual(comparable(prechecked), comparable(viaConnect), what);
         assert.deepEqual(comparable(prechecked), comparable(decoded), what);
-        assert.equal(await redis.xlen(key), before + (status === 200 ? 2 : 0), `${what}: entries queued`);
+        assert.equal(await redis.xlen(key), before + (status === 200 ? 3 : 0), `${what}: entries queued`);
       }
     });
 

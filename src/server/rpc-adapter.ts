@@ -166,7 +166,8 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
             // A fault of the check: connect reads the body, as for any other.
           }
           if (!checked) run(handler, path, req, res, values, once(body));
-          else if (prechecked.unary.serves(req)) prechecked.unary.serve(req, res, values);
+          // The direct answer adds no Cache-Control: a no-store path goes through connect.
+          else if (prechecked.unary.serves(req) && !noStore.some((p) => path.startsWith(p))) prechecked.unary.serve(req, res, values);
           else run(handler, path, req, res, values, emptyMessage);
         },
         (body) => run(handler, path, req, res, values, body),

@@ -42,7 +42,8 @@ export function createConnectJsonUnary(options: ConnectJsonUnaryOptions): {
   serves(req: NodeReq): boolean;
   serve(req: NodeReq, res: NodeRes, values: ContextValues): void;
 } {
-  const { method, acceptCompression, compressMinBytes } = options;
+  const { method, compressMinBytes } = options;
+  const acceptCompression = [...options.acceptCompression];
   const url = `/${method.parent.typeName}/${method.name}`;
   const chain = createUnaryChain(method, options.implementation, options.interceptors);
   // Not a read limit: the body was read and checked before; answers are small.
@@ -73,7 +74,7 @@ export function createConnectJsonUnary(options: ConnectJsonUnaryOptions): {
       body = errorToJsonBytes(error, options.jsonOptions ?? {});
     }
     if (res.destroyed || res.writableEnded) return;
-    const compression = compressionNegotiate([...acceptCompression], null, acceptEncoding(req.headers), "Accept-Encoding");
+    const compression = compressionNegotiate(acceptCompression, null, acceptEncoding(req.headers), "Accept-Encoding");
     if (compression.response && body.byteLength >= compressMinBytes) {
       body = await compression.response.compress(body);
       header.set("content-encoding", compression.response.name);

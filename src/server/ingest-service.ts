@@ -1,5 +1,5 @@
 import { toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
-import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { createContextKey, type ContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { IngestEventsRequestSchema, IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { principalKey, principalOf, requirePlayer } from "../auth/principal.js";
 import { scanEvents } from "../ingest/event-wire-scanner.js";
@@ -13,13 +13,10 @@ import { rawMessageKey } from "./raw-request.js";
 export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof IngestService> {
   return {
     async ingestEvents(req, ctx) {
+      // A body the adapter's precheck vouched for (the message is empty), handed
+      // to connect because connect had to judge the call's headers.
+      if (ctx.values.get(checkedJsonKey) !== undefined) return acceptChecked(ingest, ctx.values);
       const userId = requirePlayer(principalOf(ctx));
-      // A body the adapter's precheck vouched for: the message is empty.
-      const checked = ctx.values.get(checkedJsonKey);
-      if (checked !== undefined) {
-        const accepted = await ingest.acceptCheckedJson(userId, checked);
-        return { batchId: accepted.batchId, accepted: accepted.accepted };
-      }
       // The bytes the client sent, when the adapter could keep them: queued as
       // received, like the REST body, instead of encoding the message again.
       const raw = ctx.values.get(rawMessageKey)?.message;
@@ -51,14 +48,17 @@ export function ingestJsonPrecheck(ingest: IngestBatches): JsonPrecheck {
       values.set(checkedJsonKey, checked);
       return true;
     },
-    async implementation(_message, ctx) {
-      const userId = requirePlayer(ctx.values.get(principalKey));
-      const checked = ctx.values.get(checkedJsonKey);
-      if (checked === undefined) throw new Error("IngestEvents: a prechecked call without its check");
-      const accepted = await ingest.acceptCheckedJson(userId, checked);
-      return { batchId: accepted.batchId, accepted: accepted.accepted };
-    },
+    implementation: (_message, ctx) => acceptChecked(ingest, ctx.values),
   };
+}
+
+// Serves a prechecked call, directly or through connect: the same answer.
+async function acceptChecked(ingest: IngestBatches, values: ContextValues): Promise<IngestEventsAnswer> {
+  const userId = requirePlayer(values.get(principalKey));
+  const checked = values.get(checkedJsonKey);
+  if (checked === undefined) throw new Error("IngestEvents: a prechecked call without its check");
+  const accepted = await ingest.acceptCheckedJson(userId, checked);
+  return { batchId: accepted.batchId, accepted: accepted.accepted };
 }
 
 /** The response of {@link createIngestWireHandler}: an `IngestEventsResponse`. */

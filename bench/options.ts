@@ -125,7 +125,8 @@ export const usage = `npm run bench -- [options]
   --sustained-rows 5000000  sustained first grows the events table to this many rows (saturated
                           ingest), so capacity and soak are measured past it (quick: 0)
   --sustained-calibrate 30s  saturated drain before sustained, on the grown tables; sustained
-                          offers 80% of it (0 = 80% of drain-1w instead; quick: 1s)
+                          offers 80% of it, and the same drain after it is reported
+                          (0 = 80% of drain-1w instead, no recheck; quick: 1s)
   --mysql-buffer-pool 4G  SET GLOBAL innodb_buffer_pool_size for the run, restored at the end
                           (default 4G, at most a quarter of RAM; off with --quick; "off" = leave it)
   --mysql-redo-log 2G     SET GLOBAL innodb_log_file_size for the run (MariaDB 10.9+), restored at the end

@@ -223,21 +223,37 @@ function storedDelta(after: Scrape, before: Scrape): number {
  * What one worker drains on the tables as they are now, with the gateway under
  * load: ingest offered at 1.5x `drainRate` for `ms` keeps the worker saturated
  * (a backlog throughout), and the rate is the worker's stored-events counter
- * over the window after its first 20% (the backlog builds then). The backlog
- * is drained before the paced phase starts. Refusals at the backlog bound are
- * expected here and not counted as errors.
+ * over the window after its first 20% (the backlog builds then), also given per
+ * 10 s of that window: the host's speed moves within a minute, and the spread
+ * says how far one figure can be trusted. The backlog is drained before it
+ * returns. Refusals at the backlog bound are expected here and not counted as
+ * errors.
  */
 async function calibrate(bench: Bench, worker: Child, drainRate: number, ms: number) {
   const job = pipelineJob(bench, drainRate * 1.5, ms);
-  const running = bench.load.run(job);
+  let loading = true;
+  const running = bench.load.run(job).finally(() => (loading = false));
   await new Promise((r) => setTimeout(r, ms * 0.2));
-  const from = { at: performance.now(), metrics: await scrape(`${worker.url}/metrics`) };
+  const mark = async () => ({ at: performance.now(), metrics: await scrape(`${worker.url}/metrics`) });
+  const marks = [await mark()];
+  while (loading) {
+    await Promise.race([new Promise((r) => setTimeout(r, 10_000)), running.catch(() => {})]);
+    if (loading) marks.push(await mark());
+  }
   const result = await running;
-  const to = { at: performance.now(), metrics: await scrape(`${worker.url}/metrics`) };
+  marks.push(await mark());
   const backlogAtEnd = await streamLength(bench.redis, bench.streamKeys);
+  const from = marks[0]!;
+  const to = marks.at(-1)!;
   const rate = storedDelta(to.metrics, from.metrics) / ((to.at - from.at) / 1000);
+  // Windows of at least 5 s (the last one may be cut short by the load's end).
+  const windows: number[] = [];
+  for (let i = 1; i < marks.length; i++) {
+    const seconds = (marks[i]!.at - marks[i - 1]!.at) / 1000;
+    if (seconds >= 5) windows.push(Math.round(storedDelta(marks[i]!.metrics, marks[i - 1]!.metrics) / seconds));
+  }
   const drained = await waitEmpty(bench, 120_000);
-  return { rate, saturated: backlogAtEnd > 0, backlogAtEnd, offered: drainRate * 1.5, accepted: result.okEventsTotal, statuses: result.statuses, drained };
+  return { rate, windows, saturated: backlogAtEnd > 0, backlogAtEnd, offered: drainRate * 1.5, accepted: result.okEventsTotal, statuses: result.statuses, drained };
 }
 
 /**
@@ -309,10 +325,20 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
   // Runs shorter than two windows (--quick) are judged on the whole run's p99.
   const lateP99 = lagP99Windows.length >= 2 ? Math.max(...lagP99Windows.slice(Math.floor(lagP99Windows.length / 2))) : metricP99;
   const lagBounded = lateP99 !== undefined && lateP99 < 2 && slope <= maxBacklogGrowth(offered, bench);
+  // The capacity once more, after the soak, on the tables it left: reported,
+  // not judged, so a reader can tell what share of the drain the paced load
+  // was by its end (on this host the drain's speed moves between minutes).
+  const recheck = calibration && drained ? await calibrate(bench, worker, drainRate, bench.options.sustainedCalibrateMs) : undefined;
+  const rowsRecheck = recheck ? await estimatedRows(bench.pool!, bench.database, "events") : undefined;
   const num = (n: number) => Math.round(n).toLocaleString("en-US");
   const fmtLag = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));
+  const spread = (c: { windows: number[] } | undefined) =>
+    c && c.windows.length > 0 ? `, 10 s windows ${num(Math.min(...c.windows))}-${num(Math.max(...c.windows))}` : "";
   row.notes.push(
-    `offered ${num(offered)} ev/s = 80% of ${num(capacity)} (${capacityFrom}; drain-1w ${num(drainRate)})`,
+    `offered ${num(offered)} ev/s = 80% of ${num(capacity)} (${capacityFrom}${spread(calibration)}; drain-1w ${num(drainRate)})`,
+    ...(recheck && rowsRecheck !== undefined
+      ? [`capacity after the soak ${num(recheck.rate)} ev/s on ~${(rowsRecheck / 1e6).toFixed(1)}M rows${spread(recheck)}: the offered rate was ${Math.round((offered / recheck.rate) * 100)}% of it`]
+      : []),
     `lag p50/p99 ${sec(sample.p50Ms)}/${sec(sample.p99Ms)} s (rows; metric ${metricP50?.toFixed(2) ?? "-"}/${metricP99?.toFixed(2) ?? "-"} s), 10 s-window p99 at 0/25/50/75/100% ${quarters(windows, (s) => fmtLag(s.lagP99s)).join("/")} s`,
     `backlog at 0/25/50/75/100% ${quarters(samples, (s) => s.backlog).join("/")} entries, max ${maxBacklog}, trend ${Math.round(slope)}/min (2nd half)`,
     `RSS gw ${gwMem.at.join("/")} MB (${gwMem.perMin >= 0 ? "+" : ""}${gwMem.perMin} MB/min: ${gwMem.flat ? "flat" : "GROWING"}), wk ${wkMem.at.join("/")} MB (${wkMem.perMin >= 0 ? "+" : ""}${wkMem.perMin} MB/min: ${wkMem.flat ? "flat" : "GROWING"})`,
@@ -321,6 +347,7 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
   );
   if (grown && !grown.drained) row.failures.push("the growing phase's backlog did not drain");
   if (calibration && !calibration.drained) row.failures.push("the calibration's backlog did not drain");
+  if (recheck && !recheck.drained) row.failures.push("the capacity recheck's backlog did not drain");
   if (!drained) row.failures.push("backlog not drained after the load stopped");
   else if (stored !== result.okEventsTotal) row.failures.push(`accepted ${result.okEventsTotal} events, stored ${stored}`);
   if (Object.keys(row.errors).length > 0) row.failures.push(`requests failed: ${JSON.stringify(row.errors)}`);
@@ -331,6 +358,7 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
     capacityFrom,
     drain1wEventsPerSec: drainRate,
     calibration,
+    calibrationAfter: recheck,
     acceptedEvents: result.okEventsTotal,
     storedEvents: stored,
     lagSampleMs: sample,

@@ -262,7 +262,6 @@ async function sanitize(uRes: UniversalServerResponse): Promise<UniversalServerR
   return uRes;
 }
 
-
 // gRPC-Web carries the status in a final frame of the body (flag 0x80).
 async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   for await (const chunk of body) {

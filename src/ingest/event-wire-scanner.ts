@@ -1,3 +1,5 @@
+// Fast path: the reader behind the wire view of ingest-wire-schema.ts; its measured saving
+// is at the top of that file.
 import { ValidationError } from "../errors.js";
 import { MeasuredCustomdata } from "./measured-customdata.js";
 import type { PlainIngestEvent, PlainIngestRequest } from "./request-to-plain.js";

@@ -1,3 +1,6 @@
+// Fast path, measured 2026-12-03 (`npm run bench`, 10 s rows, five alternating rounds, gateway
+// CPU per event; "off": every binary batch read by scanRequest and checked by checkBatch):
+// grpc-200 4.0 µs against 4.9 off (-17%); grpc-1 the same either way (one event).
 import type { CustomdataLimits } from "./customdata-limits.js";
 import { eventTypeBytes, eventTypes } from "./event-types.js";
 import { gameIdProblem } from "./game-id.js";

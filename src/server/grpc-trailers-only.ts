@@ -1,3 +1,7 @@
+// Not a fast path: it exists for gRPC clients' retry policies (see below), and it costs CPU.
+// Measured 2026-12-03 (`npm run bench`, 10 s rows, three alternating rounds, gateway CPU per
+// event, without it): grpc-200 4.0 µs against 3.1 without (+28%), grpc-1 417 µs a call
+// against 378 (+10%). Patching each response's methods is the likely cost.
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { DualHandler } from "./one-port-server.js";

@@ -1,3 +1,6 @@
+// Fast path, measured 2026-12-03 (`npm run bench`, 10 s rows, alternating rounds, gateway CPU
+// per event; "off": the same calls through connect's handler): grpc-200 4.1 µs against 6.3
+// off (-35%); grpc-1 430 µs a call against 990 off (-56%).
 import type { IncomingHttpHeaders } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type Message } from "@bufbuild/protobuf";

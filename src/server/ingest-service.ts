@@ -48,11 +48,10 @@ export function ingestJsonPrecheck(ingest: IngestBatches): JsonPrecheck {
       values.set(checkedJsonKey, checked);
       return true;
     },
-    implementation: (_message, ctx) => acceptChecked(ingest, ctx.values),
   };
 }
 
-// Serves a prechecked call, directly or through connect: the same answer.
+// Serves a call whose body the precheck vouched for (connect hands it an empty message).
 async function acceptChecked(ingest: IngestBatches, values: ContextValues): Promise<IngestEventsAnswer> {
   const userId = requirePlayer(values.get(principalKey));
   const checked = values.get(checkedJsonKey);

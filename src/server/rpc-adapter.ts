@@ -6,11 +6,10 @@ import {
   universalResponseToNodeResponse,
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
-import { validateReadWriteMaxBytes, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { DescMessage, DescMethodUnary, JsonObject } from "@bufbuild/protobuf";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { bufferRequest, once } from "./buffered-request.js";
-import { createConnectJsonUnary } from "./connect-json-unary.js";
 import { createGrpcUnaryFastPath, type GrpcUnaryFastPath } from "./grpc-unary-fast-path.js";
 import type { UnaryImplementation } from "./unary-chain.js";
 import { captureRawMessage, rawMessageKey, type RawMessageHolder } from "./raw-request.js";
@@ -45,16 +44,11 @@ export interface JsonPrecheck {
   method: DescMethodUnary<DescMessage, DescMessage>;
   /**
    * Checks a whole uncompressed Connect JSON body. True when it has put in
-   * `values` all `implementation` needs to serve the call without the message;
-   * false: connect reads the body itself and serves the call as for any other.
+   * `values` all the method's implementation needs to serve the call without
+   * the message, which connect then hands it empty; false: connect reads the
+   * body itself and serves the call as for any other.
    */
   precheck(body: Buffer, values: ContextValues): boolean;
-  /**
-   * Serves a prechecked call from `values` (its message is empty), behind the
-   * router's interceptors: directly (connect-json-unary.ts) when connect would
-   * answer it the plain way, else through connect with an empty message.
-   */
-  implementation: UnaryImplementation;
 }
 
 /** A unary method served by its own implementation for binary requests. */
@@ -100,23 +94,7 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
     }
     binaryPaths = new Map(binaryRouter.handlers.map((h) => [h.requestPath, h]));
   }
-  const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
-  const prechecks = new Map(
-    (options.jsonPrechecks ?? []).map((p) => [
-      `/${p.method.parent.typeName}/${p.method.name}`,
-      {
-        precheck: p.precheck,
-        unary: createConnectJsonUnary({
-          method: p.method,
-          implementation: p.implementation,
-          interceptors: options.interceptors ?? [],
-          jsonOptions: options.jsonOptions,
-          acceptCompression,
-          compressMinBytes: validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes).compressMinBytes,
-        }),
-      },
-    ]),
-  );
+  const prechecks = new Map((options.jsonPrechecks ?? []).map((p) => [`/${p.method.parent.typeName}/${p.method.name}`, p.precheck]));
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const noStore = options.noStorePrefixes ?? [];
   const capture = new Set(options.captureRawPaths ?? []);
@@ -161,14 +139,11 @@ export function createRpcAdapter(options: RpcAdapterOptions): (req: NodeReq, res
         (body) => {
           let checked = false;
           try {
-            checked = prechecked.precheck(body, values);
+            checked = prechecked(body, values);
           } catch {
             // A fault of the check: connect reads the body, as for any other.
           }
-          if (!checked) run(handler, path, req, res, values, once(body));
-          // The direct answer adds no Cache-Control: a no-store path goes through connect.
-          else if (prechecked.unary.serves(req) && !noStore.some((p) => path.startsWith(p))) prechecked.unary.serve(req, res, values);
-          else run(handler, path, req, res, values, emptyMessage);
+          run(handler, path, req, res, values, checked ? emptyMessage : once(body));
         },
         (body) => run(handler, path, req, res, values, body),
       );

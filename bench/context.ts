@@ -9,7 +9,7 @@ import { streamKey } from "../src/stream/stream-keys.js";
 import { freePort, repoRoot, runningChildren, startChild, type Child, type Readiness } from "./lib/child-process.js";
 import type { MysqlSettingsLease } from "./lib/mysql-settings-lease.js";
 import { mysqlPid } from "./lib/mysql-tools.js";
-import { ProcWatch } from "./lib/proc-stats.js";
+import { ProcWatch, withDescendants } from "./lib/proc-stats.js";
 import { deleteKeysWithPrefix, infoNumber } from "./lib/redis-tools.js";
 import type { LoadPlayer } from "./load/job.js";
 import { startLoadGenerator, type LoadGenerator } from "./load/load-generator.js";
@@ -208,7 +208,7 @@ export async function setUp(options: BenchOptions, stamp: string): Promise<Bench
     startScript,
     watch(groups) {
       const pids = (pid: number | undefined) => (pid === undefined ? [] : [pid]);
-      return new ProcWatch({ ...groups, lg: [load.pid], redis: pids(redisPid), db: pids(dbPid) });
+      return new ProcWatch({ ...groups, lg: () => withDescendants(load.pid), redis: pids(redisPid), db: pids(dbPid) });
     },
   };
   return bench;

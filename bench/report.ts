@@ -33,6 +33,15 @@ const int = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ?
 const ms = (n: number | undefined) => (n === undefined ? "-" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 const pct = (n: number | undefined) => (n === undefined ? "-" : `${Math.round(n)}%`);
 
+/**
+ * CPU of the process(es) under test per event, in µs: the figure to compare
+ * on this VM, whose speed drifts too much for events/s alone.
+ */
+export function usPerEvent(r: Row): string {
+  if (r.service === undefined || !r.eventsPerSec) return "-";
+  return ((r.service.cpuPct * 1e4) / r.eventsPerSec).toFixed(2);
+}
+
 function errorsCell(errors: Record<string, number>): string {
   const parts = Object.entries(errors).map(([k, v]) => `${k}:${v}`);
   if (parts.length === 0) return "0";
@@ -42,7 +51,7 @@ function errorsCell(errors: Record<string, number>): string {
 
 /** The results as one plain-text table (notes last, unpadded). */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ["scenario", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MB", "svc CPU", "lg CPU", "redis CPU", "db CPU", "other CPU", "ratio", "notes"];
+  const header = ["scenario", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MB", "svc CPU", "svc µs/ev", "lg CPU", "redis CPU", "db CPU", "other CPU", "ratio", "notes"];
   const lines = rows.map((r) => [
     r.scenario + (r.failures.length > 0 ? " !" : ""),
     int(r.eventsPerSec),
@@ -53,6 +62,7 @@ export function formatTable(rows: readonly Row[]): string {
     errorsCell(r.errors),
     r.service ? String(r.service.peakRssMb) : "-",
     pct(r.service?.cpuPct),
+    usPerEvent(r),
     pct(r.loadCpuPct),
     pct(r.redisCpuPct),
     pct(r.dbCpuPct),
@@ -61,7 +71,7 @@ export function formatTable(rows: readonly Row[]): string {
     r.notes.join("; "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]);
+  const numeric = new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13]);
   const fmt = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

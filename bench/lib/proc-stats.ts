@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, nearly always 100). */
 const clockTicks = (() => {
@@ -35,6 +35,25 @@ export function readProc(pid: number): ProcReading | undefined {
   }
 }
 
+/**
+ * `pid` and every process below it (from /proc/<pid>/task/<tid>/children): the
+ * load process runs h2load as its child, whose CPU is the load's.
+ */
+export function withDescendants(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const children = readFileSync(`/proc/${out[i]}/task/${tid}/children`, "latin1").trim();
+        if (children) out.push(...children.split(" ").map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** Busy ticks of the whole machine (all cores), from /proc/stat: everything but idle and iowait. */
 function machineBusyTicks(): number {
   try {
@@ -68,10 +87,14 @@ export class ProcWatch {
   private startedAt = 0;
   private machineStart = 0;
 
-  constructor(private readonly groups: Record<string, readonly number[]>) {}
+  private groups: Record<string, readonly number[]> = {};
+
+  /** `groups`: pids, or a function giving them when the watch starts (for processes started since). */
+  constructor(private readonly groupsAtStart: Record<string, readonly number[] | (() => number[])>) {}
 
   /** Takes the first reading and starts sampling. */
   start(everyMs = 200): this {
+    this.groups = this.resolve();
     this.startedAt = performance.now();
     this.machineStart = machineBusyTicks();
     for (const pid of this.pids()) {
@@ -89,7 +112,8 @@ export class ProcWatch {
   /** The current RSS of every process of `group`, summed, MiB (for timelines). */
   rssMb(group: string): number {
     let kb = 0;
-    for (const pid of this.groups[group] ?? []) kb += readProc(pid)?.rssKb ?? 0;
+    const groups = this.startedAt === 0 ? this.resolve() : this.groups;
+    for (const pid of groups[group] ?? []) kb += readProc(pid)?.rssKb ?? 0;
     return Math.round(kb / 1024);
   }
 
@@ -126,6 +150,10 @@ export class ProcWatch {
       };
     }
     return out;
+  }
+
+  private resolve(): Record<string, readonly number[]> {
+    return Object.fromEntries(Object.entries(this.groupsAtStart).map(([g, pids]) => [g, typeof pids === "function" ? pids() : pids]));
   }
 
   private pids(): number[] {

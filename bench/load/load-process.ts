@@ -4,7 +4,8 @@
  * the client never shares the service's event loop; on this 2-core machine it
  * still competes with the service, Redis and MariaDB for the cores.
  */
-import { runLoad, type LoadJob } from "./job.js";
+import type { LoadJob } from "./job.js";
+import { runLoad } from "./load-run.js";
 
 process.on("message", (msg: { type: "run"; job: LoadJob }) => {
   if (msg.type !== "run") return;

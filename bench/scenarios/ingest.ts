@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { Bench } from "../context.js";
+import { scrape, type Scrape } from "../lib/prometheus.js";
 import { startStreamSink } from "../lib/redis-tools.js";
 import type { ProcWatch } from "../lib/proc-stats.js";
 import { LatencyHistogram } from "../load/histogram.js";
@@ -44,6 +45,8 @@ export async function runMeasured(
   keys: readonly string[],
 ): Promise<{ result: LoadResult; usage: ReturnType<ProcWatch["stop"]> }> {
   const sink = startStreamSink(bench.redis, () => keys);
+  const gateway = pid !== undefined && pid === bench.gatewayPid;
+  const before = gateway ? await scrape(`${job.url}/metrics`) : undefined;
   let watch: ProcWatch | undefined;
   let result: LoadResult;
   try {
@@ -51,7 +54,28 @@ export async function runMeasured(
   } finally {
     await sink.stop();
   }
-  return { result, usage: (watch ?? bench.watch({ svc: [] }).start()).stop() };
+  const usage = (watch ?? bench.watch({ svc: [] }).start()).stop();
+  if (before) {
+    for (const [label, n] of refusals(before, await scrape(`${job.url}/metrics`))) result.statuses[label] = (result.statuses[label] ?? 0) + n;
+  }
+  return { result, usage };
+}
+
+/**
+ * Requests the gateway answered with anything but success over the run, by
+ * `server:<status>/<code>`, from its own request counter: gRPC errors travel
+ * in trailers of an HTTP 200 that h2load counts as a success.
+ */
+function refusals(before: Scrape, after: Scrape): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const [series, v] of after) {
+    if (v.name !== "playsmart_requests_total") continue;
+    const { status = "", code = "" } = v.labels;
+    if (status.startsWith("2") && (code === "" || code === "ok")) continue;
+    const n = v.value - (before.get(series)?.value ?? 0);
+    if (n > 0) out.push([`server:${status}${code ? `/${code}` : ""}`, n]);
+  }
+  return out;
 }
 
 /**

@@ -1,130 +1,13 @@
 import type { RowDataPacket } from "mysql2/promise";
-import { consumerGroup } from "../../src/stream/stream-keys.js";
 import type { Bench } from "../context.js";
 import type { Child } from "../lib/child-process.js";
 import { estimatedRows, scalar } from "../lib/mysql-tools.js";
-import { bucketDelta, bucketQuantile, buckets, scrape, total, type Scrape } from "../lib/prometheus.js";
-import { infoNumber, pendingCount, streamLength } from "../lib/redis-tools.js";
+import { bucketDelta, bucketQuantile, buckets, scrape } from "../lib/prometheus.js";
+import { streamLength } from "../lib/redis-tools.js";
 import type { LoadJob, LoadResult } from "../load/job.js";
 import { newRow, type Row } from "../row.js";
 import { loadRow } from "./ingest.js";
-
-/** One second of a pipeline scenario, seen from Redis and /proc. */
-interface PipelineSample {
-  second: number;
-  /** Entries in the streams (pending included). */
-  backlog: number;
-  pending: number;
-  redisUsedMb: number;
-  gatewayRssMb: number;
-  workerRssMb: number;
-  /** Events the worker stored in the last 10 s window, per second (every 10th sample). */
-  storedPerSec?: number;
-  /** 202-to-commit lag p50/p99 of the last 10 s window, seconds (worker histogram). */
-  lagP50s?: number;
-  lagP99s?: number;
-}
-
-function sampler(bench: Bench, worker: Child, started: number): { samples: PipelineSample[]; stop(): Promise<void> } {
-  const samples: PipelineSample[] = [];
-  const watch = bench.watch({ gw: bench.gatewayPid === undefined ? [] : [bench.gatewayPid], wk: [worker.pid] });
-  let busy: Promise<void> = Promise.resolve();
-  const lagMetric = "playsmart_ingest_to_commit_lag_seconds";
-  let window: { at: number; scrape: Scrape } | undefined;
-  let ticks = 0;
-  const take = async () => {
-    const windowEnds = ticks++ % 10 === 0;
-    const metrics = windowEnds ? await scrape(`${worker.url}/metrics`) : undefined;
-    const [backlog, pending, used] = await Promise.all([
-      streamLength(bench.redis, bench.streamKeys),
-      pendingCount(bench.redis, bench.streamKeys, consumerGroup),
-      infoNumber(bench.redis, "memory", "used_memory"),
-    ]);
-    samples.push({
-      second: Math.round((performance.now() - started) / 100) / 10,
-      backlog,
-      pending,
-      redisUsedMb: Math.round(used / 2 ** 20),
-      gatewayRssMb: watch.rssMb("gw"),
-      workerRssMb: watch.rssMb("wk"),
-    });
-    if (metrics && metrics.size > 0) {
-      const now = performance.now();
-      if (window) {
-        const last = samples.at(-1)!;
-        const hist = bucketDelta(buckets(metrics, lagMetric), buckets(window.scrape, lagMetric));
-        last.storedPerSec = Math.round(storedDelta(metrics, window.scrape) / ((now - window.at) / 1000));
-        last.lagP50s = round3(bucketQuantile(hist, 0.5));
-        last.lagP99s = round3(bucketQuantile(hist, 0.99));
-      }
-      window = { at: now, scrape: metrics };
-    }
-  };
-  busy = take();
-  const timer = setInterval(() => (busy = busy.then(take, take)), 1000);
-  return {
-    samples,
-    async stop() {
-      clearInterval(timer);
-      await busy.catch(() => {});
-      await take().catch(() => {});
-    },
-  };
-}
-
-/**
- * Least-squares slope of the backlog over time, entries per minute, from
- * `fromShare` of the run on (sustained: the second half, once the pipeline has
- * settled; overload: all of it).
- */
-function backlogSlopePerMin(samples: readonly PipelineSample[], fromShare: number): number {
-  const half = samples.slice(Math.floor(samples.length * fromShare));
-  if (half.length < 2) return 0;
-  const n = half.length;
-  const mx = half.reduce((a, s) => a + s.second, 0) / n;
-  const my = half.reduce((a, s) => a + s.backlog, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const s of half) {
-    num += (s.second - mx) * (s.backlog - my);
-    den += (s.second - mx) ** 2;
-  }
-  return den === 0 ? 0 : (num / den) * 60;
-}
-
-async function waitEmpty(bench: Bench, timeoutMs: number): Promise<boolean> {
-  const until = performance.now() + timeoutMs;
-  while (performance.now() < until) {
-    if ((await streamLength(bench.redis, bench.streamKeys)) === 0) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
-const round3 = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 1000) / 1000);
-
-/** Least-squares slope of `y` over `second`, per minute, of the second half of `samples`. */
-function slopePerMin(samples: readonly PipelineSample[], y: (s: PipelineSample) => number): number {
-  const half = samples.slice(Math.floor(samples.length / 2));
-  if (half.length < 2) return 0;
-  const mx = half.reduce((a, s) => a + s.second, 0) / half.length;
-  const my = half.reduce((a, s) => a + y(s), 0) / half.length;
-  let num = 0;
-  let den = 0;
-  for (const s of half) {
-    num += (s.second - mx) * (y(s) - my);
-    den += (s.second - mx) ** 2;
-  }
-  return den === 0 ? 0 : (num / den) * 60;
-}
-
-/** Values of `y` at 0, 25, 50, 75 and 100% of the samples. */
-function quarters<T>(samples: readonly PipelineSample[], y: (s: PipelineSample) => T): T[] {
-  if (samples.length === 0) return [];
-  return [0, 0.25, 0.5, 0.75, 1].map((q) => y(samples[Math.min(samples.length - 1, Math.round(q * (samples.length - 1)))]!));
-}
-
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+import { quantile, quarters, sampler, slopePerMin, storedDelta, waitEmpty } from "./pipeline-samples.js";
 
 /**
  * 202-to-stored lag of a sample of rows: `stored_at` (the INSERT's
@@ -154,6 +37,7 @@ function pipelineJob(bench: Bench, eventsPerSec: number, durationMs: number): Lo
     gameIds: bench.games.map((g) => g.gameId),
     batchSize: batch,
     eventIds: bench.options.eventIds,
+    freshEvents: true,
     // Enough lanes that the pace holds even when answers slow down.
     concurrency: Math.max(bench.options.connections, 64),
     warmupMs: 0,
@@ -215,9 +99,6 @@ async function run(bench: Bench, worker: Child, job: LoadJob) {
   return { result, usage, samples: timeline.samples, before, startedAtMs };
 }
 
-function storedDelta(after: Scrape, before: Scrape): number {
-  return total(after, "playsmart_drain_events_stored_total") - total(before, "playsmart_drain_events_stored_total");
-}
 
 /**
  * What one worker drains on the tables as they are now, with the gateway under
@@ -305,7 +186,7 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
   const metricP99 = bucketQuantile(lagHist, 0.99);
   const sample = await lagSample(bench, startedAtMs);
   const rowsAfter = await estimatedRows(bench.pool!, bench.database, "events");
-  const slope = backlogSlopePerMin(samples, 0.5);
+  const slope = slopePerMin(samples, (x) => x.backlog, 0.5);
   const maxBacklog = Math.max(0, ...samples.map((s) => s.backlog));
   const stored = storedDelta(after, before);
 
@@ -392,7 +273,7 @@ async function overload(bench: Bench, worker: Child, drainRate: number): Promise
   const accepted = result.okEvents / (result.elapsedMs / 1000);
   row.notes.push(
     `offered ${Math.round(offered).toLocaleString("en-US")} ev/s (2x drain), accepted ${Math.round(accepted).toLocaleString("en-US")} ev/s, refused ${refused} req`,
-    `redis used_memory ${mb(used[0] ?? 0)} -> peak ${mb(Math.max(0, ...used))}, backlog ${samples[0]?.backlog ?? 0} -> ${samples.at(-1)?.backlog ?? 0} entries (+${Math.round(backlogSlopePerMin(samples, 0))}/min)`,
+    `redis used_memory ${mb(used[0] ?? 0)} -> peak ${mb(Math.max(0, ...used))}, backlog ${samples[0]?.backlog ?? 0} -> ${samples.at(-1)?.backlog ?? 0} entries (+${Math.round(slopePerMin(samples, (x) => x.backlog, 0))}/min)`,
   );
   if (unexpected.length > 0) row.failures.push(`unexpected answers: ${unexpected.map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   row.details = { ...row.details, offeredEventsPerSec: offered, acceptedEventsPerSec: accepted, samples };

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file playsmart/auth/v1/auth.proto.
  */
 export const file_playsmart_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChxwbGF5c21hcnQvYXV0aC92MS9hdXRoLnByb3RvEhFwbGF5c21hcnQuYXV0aC52MSIyCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkieAoQUmVnaXN0ZXJSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCSIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkidQoNTG9naW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCSInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIncKD1JlZnJlc2hSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCTKAAgoLQXV0aFNlcnZpY2USUwoIUmVnaXN0ZXISIi5wbGF5c21hcnQuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIy5wbGF5c21hcnQuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlEkoKBUxvZ2luEh8ucGxheXNtYXJ0LmF1dGgudjEuTG9naW5SZXF1ZXN0GiAucGxheXNtYXJ0LmF1dGgudjEuTG9naW5SZXNwb25zZRJQCgdSZWZyZXNoEiEucGxheXNtYXJ0LmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaIi5wbGF5c21hcnQuYXV0aC52MS5SZWZyZXNoUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChxwbGF5c21hcnQvYXV0aC92MS9hdXRoLnByb3RvEhFwbGF5c21hcnQuYXV0aC52MSIyCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkieAoQUmVnaXN0ZXJSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCSIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkidQoNTG9naW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCSInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIncKD1JlZnJlc2hSZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEhQKDGFjY2Vzc190b2tlbhgCIAEoCRISCgp0b2tlbl90eXBlGAMgASgJEhIKCmV4cGlyZXNfaW4YBCABKAUSFQoNcmVmcmVzaF90b2tlbhgFIAEoCSIuChlBdXRoZW50aWNhdGVEZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSKTAQoaQXV0aGVudGljYXRlRGV2aWNlUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRIUCgxhY2Nlc3NfdG9rZW4YAiABKAkSEgoKdG9rZW5fdHlwZRgDIAEoCRISCgpleHBpcmVzX2luGAQgASgFEhUKDXJlZnJlc2hfdG9rZW4YBSABKAkSDwoHY3JlYXRlZBgGIAEoCCIzChBMaW5rRW1haWxSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIjMKEUxpbmtFbWFpbFJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkyywMKC0F1dGhTZXJ2aWNlElMKCFJlZ2lzdGVyEiIucGxheXNtYXJ0LmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GiMucGxheXNtYXJ0LmF1dGgudjEuUmVnaXN0ZXJSZXNwb25zZRJKCgVMb2dpbhIfLnBsYXlzbWFydC5hdXRoLnYxLkxvZ2luUmVxdWVzdBogLnBsYXlzbWFydC5hdXRoLnYxLkxvZ2luUmVzcG9uc2USUAoHUmVmcmVzaBIhLnBsYXlzbWFydC5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0GiIucGxheXNtYXJ0LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlEnEKEkF1dGhlbnRpY2F0ZURldmljZRIsLnBsYXlzbWFydC5hdXRoLnYxLkF1dGhlbnRpY2F0ZURldmljZVJlcXVlc3QaLS5wbGF5c21hcnQuYXV0aC52MS5BdXRoZW50aWNhdGVEZXZpY2VSZXNwb25zZRJWCglMaW5rRW1haWwSIy5wbGF5c21hcnQuYXV0aC52MS5MaW5rRW1haWxSZXF1ZXN0GiQucGxheXNtYXJ0LmF1dGgudjEuTGlua0VtYWlsUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * RegisterRequest carries the credentials of a new account.
@@ -237,8 +237,143 @@ export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
   messageDesc(file_playsmart_auth_v1_auth, 5);
 
 /**
+ * AuthenticateDeviceRequest names the device a guest plays on.
+ *
+ * @generated from message playsmart.auth.v1.AuthenticateDeviceRequest
+ */
+export type AuthenticateDeviceRequest = Message<"playsmart.auth.v1.AuthenticateDeviceRequest"> & {
+  /**
+   * A stable id the game keeps on the device (e.g. a random UUID stored on first
+   * launch): 10 to 128 printable ASCII characters. Only its hash is stored.
+   *
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+};
+
+/**
+ * Describes the message playsmart.auth.v1.AuthenticateDeviceRequest.
+ * Use `create(AuthenticateDeviceRequestSchema)` to create a new message.
+ */
+export const AuthenticateDeviceRequestSchema: GenMessage<AuthenticateDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_playsmart_auth_v1_auth, 6);
+
+/**
+ * AuthenticateDeviceResponse is the device's player's token pair.
+ *
+ * @generated from message playsmart.auth.v1.AuthenticateDeviceResponse
+ */
+export type AuthenticateDeviceResponse = Message<"playsmart.auth.v1.AuthenticateDeviceResponse"> & {
+  /**
+   * The player's id; the `sub` claim of the access token.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Signed JWT (EdDSA) to send as `Authorization: Bearer <access_token>`.
+   *
+   * @generated from field: string access_token = 2;
+   */
+  accessToken: string;
+
+  /**
+   * Always `Bearer`.
+   *
+   * @generated from field: string token_type = 3;
+   */
+  tokenType: string;
+
+  /**
+   * Lifetime of the access token in seconds.
+   *
+   * @generated from field: int32 expires_in = 4;
+   */
+  expiresIn: number;
+
+  /**
+   * Opaque single-use token for `Refresh`; it rotates on every refresh.
+   *
+   * @generated from field: string refresh_token = 5;
+   */
+  refreshToken: string;
+
+  /**
+   * True when this call created the player (REST answers 201 then, else 200).
+   *
+   * @generated from field: bool created = 6;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message playsmart.auth.v1.AuthenticateDeviceResponse.
+ * Use `create(AuthenticateDeviceResponseSchema)` to create a new message.
+ */
+export const AuthenticateDeviceResponseSchema: GenMessage<AuthenticateDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_playsmart_auth_v1_auth, 7);
+
+/**
+ * LinkEmailRequest carries the credentials to attach to the calling player.
+ *
+ * @generated from message playsmart.auth.v1.LinkEmailRequest
+ */
+export type LinkEmailRequest = Message<"playsmart.auth.v1.LinkEmailRequest"> & {
+  /**
+   * The email address; unique across players.
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * At least 8 characters.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message playsmart.auth.v1.LinkEmailRequest.
+ * Use `create(LinkEmailRequestSchema)` to create a new message.
+ */
+export const LinkEmailRequestSchema: GenMessage<LinkEmailRequest> = /*@__PURE__*/
+  messageDesc(file_playsmart_auth_v1_auth, 8);
+
+/**
+ * LinkEmailResponse confirms the link.
+ *
+ * @generated from message playsmart.auth.v1.LinkEmailResponse
+ */
+export type LinkEmailResponse = Message<"playsmart.auth.v1.LinkEmailResponse"> & {
+  /**
+   * The calling player's id, unchanged by the link.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The linked email, normalized (trimmed, lower case).
+   *
+   * @generated from field: string email = 2;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message playsmart.auth.v1.LinkEmailResponse.
+ * Use `create(LinkEmailResponseSchema)` to create a new message.
+ */
+export const LinkEmailResponseSchema: GenMessage<LinkEmailResponse> = /*@__PURE__*/
+  messageDesc(file_playsmart_auth_v1_auth, 9);
+
+/**
  * AuthService creates player accounts and issues tokens. Over REST these are
- * `POST /auth/register`, `POST /auth/login` and `POST /auth/refresh`.
+ * `POST /auth/register`, `POST /auth/login`, `POST /auth/refresh`,
+ * `POST /auth/device` and `POST /auth/link`.
  *
  * @generated from service playsmart.auth.v1.AuthService
  */
@@ -272,6 +407,29 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RefreshRequestSchema;
     output: typeof RefreshResponseSchema;
+  },
+  /**
+   * AuthenticateDevice signs in a guest by its device: the first call for a
+   * device creates a player, later calls log the same player in. Called with a
+   * player's access token, it attaches the device to that player instead.
+   *
+   * @generated from rpc playsmart.auth.v1.AuthService.AuthenticateDevice
+   */
+  authenticateDevice: {
+    methodKind: "unary";
+    input: typeof AuthenticateDeviceRequestSchema;
+    output: typeof AuthenticateDeviceResponseSchema;
+  },
+  /**
+   * LinkEmail attaches an email and password to the calling player (access
+   * token required), so the same player can log in by email on another device.
+   *
+   * @generated from rpc playsmart.auth.v1.AuthService.LinkEmail
+   */
+  linkEmail: {
+    methodKind: "unary";
+    input: typeof LinkEmailRequestSchema;
+    output: typeof LinkEmailResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_playsmart_auth_v1_auth, 0);

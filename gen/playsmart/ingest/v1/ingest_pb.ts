@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file playsmart/ingest/v1/ingest.proto.
  */
 export const file_playsmart_ingest_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("CiBwbGF5c21hcnQvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxITcGxheXNtYXJ0LmluZ2VzdC52MSKCAQoFRXZlbnQSDAoEdHlwZRgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAkSKwoKY3VzdG9tZGF0YRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGQoRY3VzdG9tX2V2ZW50X25hbWUYBCABKAkSEAoIZXZlbnRfaWQYBSABKAkiYwoTSW5nZXN0RXZlbnRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg8KB2dhbWVfaWQYAiABKAkSKgoGZXZlbnRzGAMgAygLMhoucGxheXNtYXJ0LmluZ2VzdC52MS5FdmVudCI6ChRJbmdlc3RFdmVudHNSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRIQCghhY2NlcHRlZBgCIAEoBTJ0Cg1Jbmdlc3RTZXJ2aWNlEmMKDEluZ2VzdEV2ZW50cxIoLnBsYXlzbWFydC5pbmdlc3QudjEuSW5nZXN0RXZlbnRzUmVxdWVzdBopLnBsYXlzbWFydC5pbmdlc3QudjEuSW5nZXN0RXZlbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("CiBwbGF5c21hcnQvaW5nZXN0L3YxL2luZ2VzdC5wcm90bxITcGxheXNtYXJ0LmluZ2VzdC52MSKCAQoFRXZlbnQSDAoEdHlwZRgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAkSKwoKY3VzdG9tZGF0YRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGQoRY3VzdG9tX2V2ZW50X25hbWUYBCABKAkSEAoIZXZlbnRfaWQYBSABKAkihQEKE0luZ2VzdEV2ZW50c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIPCgdnYW1lX2lkGAIgASgJEioKBmV2ZW50cxgDIAMoCzIaLnBsYXlzbWFydC5pbmdlc3QudjEuRXZlbnQSDwoHc2VudF9hdBgEIAEoCRIPCgdkcnlfcnVuGAUgASgIIksKFEluZ2VzdEV2ZW50c1Jlc3BvbnNlEhAKCGJhdGNoX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgFEg8KB2RyeV9ydW4YAyABKAgydAoNSW5nZXN0U2VydmljZRJjCgxJbmdlc3RFdmVudHMSKC5wbGF5c21hcnQuaW5nZXN0LnYxLkluZ2VzdEV2ZW50c1JlcXVlc3QaKS5wbGF5c21hcnQuaW5nZXN0LnYxLkluZ2VzdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Event is one thing a player did in a game.
@@ -95,6 +95,26 @@ export type IngestEventsRequest = Message<"playsmart.ingest.v1.IngestEventsReque
    * @generated from field: repeated playsmart.ingest.v1.Event events = 3;
    */
   events: Event[];
+
+  /**
+   * Optional: the device's clock when it sent the batch, ISO 8601 with an
+   * offset (the rules of `Event.timestamp`). The worker stores each event's
+   * `corrected_at` = timestamp + (gateway receive time - sent_at), which undoes
+   * a wrong device clock; refused when more than 31 days from the receive time.
+   * JSON accepts `sent_at` and `sentAt`.
+   *
+   * @generated from field: string sent_at = 4;
+   */
+  sentAt: string;
+
+  /**
+   * When true, the batch is checked exactly as a real call would be (auth,
+   * ownership, every rule) but not queued: nothing is stored and no rate-limit
+   * allowance is spent. Over REST also `?dry_run=true`.
+   *
+   * @generated from field: bool dry_run = 5;
+   */
+  dryRun: boolean;
 };
 
 /**
@@ -124,6 +144,13 @@ export type IngestEventsResponse = Message<"playsmart.ingest.v1.IngestEventsResp
    * @generated from field: int32 accepted = 2;
    */
   accepted: number;
+
+  /**
+   * True for a dry run: the batch would have been accepted, and `batch_id` is empty.
+   *
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
 };
 
 /**

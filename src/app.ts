@@ -11,6 +11,8 @@ import { IngestService } from "../gen/playsmart/ingest/v1/ingest_pb.js";
 import { WalletService } from "../gen/playsmart/wallet/v1/wallet_pb.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createAccounts } from "./auth/accounts.js";
+import { createGuestAccounts } from "./auth/guest-accounts.js";
+import { createTokenPairs } from "./auth/token-pairs.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { createAuthLimiter } from "./auth/auth-limiter.js";
 import { loadSigningKeys } from "./auth/signing-keys.js";
@@ -131,7 +133,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTtlSeconds,
     });
     const limiter = createAuthLimiter({ redis, prefix: config.streamPrefix, limits: config.authLimits, log });
-    const accounts = createAccounts({ pool, tokens, refreshTtlSeconds: config.jwt.refreshTtlSeconds, limiter });
+    const pairs = createTokenPairs({ pool, tokens, refreshTtlSeconds: config.jwt.refreshTtlSeconds });
+    const accounts = createAccounts({ pool, pairs, limiter });
+    const guests = createGuestAccounts({ pool, pairs, limiter });
     const authenticator = createAuthenticator({ tokens, adminToken: config.adminToken });
     authenticate = createAuthInterceptor(authenticator);
     memoryGuard = createRedisMemoryGuard({ redis, log, highWater: config.redisMemoryHighWater });
@@ -150,11 +154,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     const ingest = createIngestBatches({ producer, observer: metrics, customdataLimits: config.customdata });
     const wallets = createWallets({ pool });
-    gateway = { ingest, accounts, authenticator, wallets };
+    gateway = { ingest, accounts, guests, authenticator, wallets };
     services.push(IngestService, AuthService, WalletService, GameService);
     register.push((router) => {
       router.service(IngestService, createIngestService(ingest));
-      router.service(AuthService, createAuthService(accounts));
+      router.service(AuthService, createAuthService(accounts, guests));
       router.service(WalletService, createWalletService({ wallets }));
       router.service(GameService, createGameService({ games: createGames({ pool }) }));
     });

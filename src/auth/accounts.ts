@@ -1,18 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import { ConflictError, UnauthenticatedError, ValidationError, type Violation } from "../errors.js";
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import { ConflictError, UnauthenticatedError } from "../errors.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
-import type { AccessTokens } from "./access-tokens.js";
 import type { AuthLimiter } from "./auth-limiter.js";
+import { checkCredentials, maxPasswordLength, normalizeEmail } from "./credentials.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { hashRefreshToken, type TokenPair, type TokenPairs } from "./token-pairs.js";
 
-/** What register, login and refresh return. */
-export interface TokenPair {
-  userId: string;
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-}
+export type { TokenPair } from "./token-pairs.js";
 
 /** Accounts: register, login and refresh-token rotation. */
 export interface Accounts {
@@ -39,38 +33,9 @@ export interface Accounts {
 /** Options of {@link createAccounts}. */
 export interface AccountsOptions {
   pool: Pool;
-  tokens: AccessTokens;
-  refreshTtlSeconds: number;
+  pairs: TokenPairs;
   /** Login and registration limits; none when undefined. */
   limiter?: AuthLimiter;
-}
-
-/** Shortest accepted password. */
-export const minPasswordLength = 8;
-// Long enough for any passphrase, short enough that hashing cannot be abused.
-const maxPasswordLength = 1024;
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-function checkCredentials(email: unknown, password: unknown): { email: string; password: string } {
-  const violations: Violation[] = [];
-  if (typeof email !== "string" || email.length > 254 || !emailPattern.test(email.trim())) {
-    violations.push({ index: -1, field: "email", reason: "must be an email address" });
-  }
-  if (typeof password !== "string" || password.length < minPasswordLength) {
-    violations.push({ index: -1, field: "password", reason: `must be at least ${minPasswordLength} characters` });
-  } else if (password.length > maxPasswordLength) {
-    violations.push({ index: -1, field: "password", reason: `must be at most ${maxPasswordLength} characters` });
-  }
-  if (violations.length > 0) throw new ValidationError(violations);
-  return { email: normalizeEmail(email as string), password: password as string };
-}
-
-function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
 }
 
 interface UserRow extends RowDataPacket {
@@ -88,21 +53,7 @@ interface RefreshRow extends RowDataPacket {
 
 /** Creates the accounts service on MySQL. */
 export function createAccounts(options: AccountsOptions): Accounts {
-  const { pool, tokens, refreshTtlSeconds, limiter } = options;
-
-  async function newRefreshToken(conn: Pool | PoolConnection, userId: string, familyId: string): Promise<string> {
-    const token = randomBytes(32).toString("base64url");
-    await conn.query(
-      "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at) VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND)",
-      [hashToken(token), userId, familyId, refreshTtlSeconds],
-    );
-    return token;
-  }
-
-  async function pair(userId: string, refreshToken: string): Promise<TokenPair> {
-    const { token, expiresIn } = await tokens.issue(userId);
-    return { userId, accessToken: token, expiresIn, refreshToken };
-  }
+  const { pool, pairs, limiter } = options;
 
   return {
     async register(rawEmail, rawPassword, clientIp = "unknown") {
@@ -116,14 +67,14 @@ export function createAccounts(options: AccountsOptions): Accounts {
         if ((err as { errno?: number }).errno === 1062) throw new ConflictError("this email is already registered");
         throw err;
       }
-      return pair(userId, await newRefreshToken(pool, userId, uuidV7()));
+      return pairs.issue(userId);
     },
 
     async login(rawEmail, rawPassword, clientIp = "unknown") {
       const email = typeof rawEmail === "string" ? normalizeEmail(rawEmail) : "";
       const password = typeof rawPassword === "string" ? rawPassword.slice(0, maxPasswordLength) : "";
       await limiter?.checkLogin(clientIp, email);
-      const [rows] = await pool.query<UserRow[]>("SELECT user_id, password_hash FROM users WHERE email = ?", [email]);
+      const [rows] = await pool.query<UserRow[]>("SELECT user_id, password_hash FROM users WHERE email = ? AND password_hash IS NOT NULL", [email]);
       const user = rows[0];
       const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
       if (!user || !ok) {
@@ -131,7 +82,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
         throw new UnauthenticatedError("wrong email or password");
       }
       await limiter?.recordLoginSuccess(email);
-      return pair(user.user_id, await newRefreshToken(pool, user.user_id, uuidV7()));
+      return pairs.issue(user.user_id);
     },
 
     async refresh(rawToken) {
@@ -139,14 +90,14 @@ export function createAccounts(options: AccountsOptions): Accounts {
         throw new UnauthenticatedError("invalid refresh token");
       }
       const conn = await pool.getConnection();
-      let result: { userId: string; refreshToken: string } | "reused" | "invalid";
+      let result: TokenPair | "reused" | "invalid";
       try {
         await conn.beginTransaction();
         const [rows] = await conn.query<RefreshRow[]>(
           `SELECT user_id, family_id, used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked,
                   expires_at < NOW(3) AS expired
              FROM refresh_tokens WHERE token_hash = ? FOR UPDATE`,
-          [hashToken(rawToken)],
+          [hashRefreshToken(rawToken)],
         );
         const row = rows[0];
         if (!row || row.revoked || row.expired) {
@@ -157,8 +108,8 @@ export function createAccounts(options: AccountsOptions): Accounts {
           ]);
           result = "reused";
         } else {
-          await conn.query("UPDATE refresh_tokens SET used_at = NOW(3) WHERE token_hash = ?", [hashToken(rawToken)]);
-          result = { userId: row.user_id, refreshToken: await newRefreshToken(conn, row.user_id, row.family_id) };
+          await conn.query("UPDATE refresh_tokens SET used_at = NOW(3) WHERE token_hash = ?", [hashRefreshToken(rawToken)]);
+          result = await pairs.issue(row.user_id, { conn, familyId: row.family_id });
         }
         await conn.commit();
       } catch (err) {
@@ -168,7 +119,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
         conn.release();
       }
       if (typeof result === "string") throw new UnauthenticatedError("invalid refresh token");
-      return pair(result.userId, result.refreshToken);
+      return result;
     },
   };
 }

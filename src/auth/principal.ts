@@ -26,6 +26,15 @@ export function requirePlayer(principal: Principal): string {
 }
 
 /**
+ * The user id of a player caller, or undefined for a call without a token (an
+ * RPC open to both, such as device sign-in).
+ * @throws UnauthenticatedError for a token that does not verify, PermissionDeniedError for the admin token.
+ */
+export function optionalPlayer(principal: Principal): string | undefined {
+  return principal.kind === "anonymous" ? undefined : requirePlayer(principal);
+}
+
+/**
  * Passes only for the admin token.
  * @throws UnauthenticatedError without a token, PermissionDeniedError for a player token.
  */

@@ -5,7 +5,7 @@ import { MeasuredCustomdata } from "./measured-customdata.js";
 import type { PlainIngestEvent, PlainIngestRequest } from "./request-to-plain.js";
 import { eventTypeBytes, eventTypes } from "./event-types.js";
 import { measureCustomdata } from "./wire-customdata.js";
-import { hasBom, indexOfBytes, newScan, readLength, readTag, skipField, startEvent, utf16Units, WireError, type Scan } from "./wire-reader.js";
+import { hasBom, indexOfBytes, newScan, readBool, readLength, readTag, skipField, startEvent, utf16Units, WireError, type Scan } from "./wire-reader.js";
 
 /**
  * A single-pass reader of encoded `playsmart.ingest.v1.Event` messages: what
@@ -44,8 +44,8 @@ export function scanEvents(events: readonly Uint8Array[]): PlainIngestEvent[] {
 }
 
 /**
- * Reads a whole encoded `IngestEventsRequest` (`user_id`, `game_id`, and each
- * event as {@link scanEvents} does) without protobuf-es. Stricter than
+ * Reads a whole encoded `IngestEventsRequest` (`user_id`, `game_id`, `sent_at`,
+ * `dry_run`, and each event as {@link scanEvents} does) without protobuf-es. Stricter than
  * protobuf-es at the top level too: a known field must have its own wire type.
  *
  * @throws ValidationError naming the field and what is wrong with its encoding.
@@ -56,6 +56,8 @@ export function scanRequest(bytes: Uint8Array): PlainIngestRequest {
   scan.pos = bytes.byteOffset;
   let userId = "";
   let gameId = "";
+  let sentAt = "";
+  let dryRun = false;
   const events: PlainIngestEvent[] = [];
   try {
     while (scan.pos < end) {
@@ -75,6 +77,12 @@ export function scanRequest(bytes: Uint8Array): PlainIngestRequest {
           scan.pos = eventEnd;
           break;
         }
+        case 4:
+          sentAt = readString(scan, end, wireType, "sent_at");
+          break;
+        case 5:
+          dryRun = readBool(scan, end, wireType, "dry_run");
+          break;
         default:
           skipField(scan, end, wireType, "body");
       }
@@ -83,7 +91,7 @@ export function scanRequest(bytes: Uint8Array): PlainIngestRequest {
     if (!(err instanceof WireError)) throw err;
     throw new ValidationError([{ index: -1, field: err.field, reason: err.reason }]);
   }
-  return { user_id: userId, game_id: gameId, events };
+  return { user_id: userId, game_id: gameId, events, sent_at: sentAt, dry_run: dryRun };
 }
 
 // One event, its wire errors reported at its index.

@@ -2,6 +2,7 @@ import { BufferFullError, PermissionDeniedError, RateLimitedError, UnavailableEr
 import type { EntryFormat, StreamBatch } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
+import { clockSkewProblem, clockSkewUs } from "./clock-skew.js";
 import { defaultCustomdataLimits, type CustomdataLimits } from "./customdata-limits.js";
 import { scanRequest } from "./event-wire-scanner.js";
 import { checkBatch, peekUserId, type BatchSummary } from "./validate-batch.js";
@@ -11,8 +12,17 @@ import { checkWireBatch } from "./wire-batch-check.js";
 
 /** What a caller learns about an accepted batch. */
 export interface AcceptedBatch {
+  /** Empty for a dry run, which queues nothing. */
   batchId: string;
   accepted: number;
+  /** True when the batch was only checked (a dry run): nothing was queued. */
+  dryRun: boolean;
+}
+
+/** Per-call options of the accept methods. */
+export interface AcceptOptions {
+  /** Check only, as the batch's own `dry_run` field asks (REST's `?dry_run=true`). */
+  dryRun?: boolean;
 }
 
 /** A request body in two forms: decoded for checks, encoded for the stream. */
@@ -35,7 +45,7 @@ export interface IngestBatches {
    * one stream entry.
    * @throws PermissionDeniedError, ValidationError, UnavailableError
    */
-  accept(callerUserId: string, request: IngestRequest): Promise<AcceptedBatch>;
+  accept(callerUserId: string, request: IngestRequest, options?: AcceptOptions): Promise<AcceptedBatch>;
   /**
    * {@link accept} for a binary `IngestEventsRequest` exactly as received, queued
    * as it is. A plain valid batch is checked on its bytes in one pass
@@ -51,7 +61,7 @@ export interface IngestBatches {
    * error is the same.
    * @throws ValidationError (also for a body that is not UTF-8 JSON), PermissionDeniedError, UnavailableError
    */
-  acceptJson(callerUserId: string, body: Buffer): Promise<AcceptedBatch>;
+  acceptJson(callerUserId: string, body: Buffer, options?: AcceptOptions): Promise<AcceptedBatch>;
   /**
    * The one-pass check of a Connect JSON body (`checkProtoJsonBatch`), before
    * the caller is known: what {@link acceptCheckedJson} takes, or undefined when
@@ -72,8 +82,8 @@ export interface CheckedJsonBatch {
   readonly body: Buffer;
 }
 
-/** Why a batch was refused, or that it was accepted (metric label values). */
-export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited" | "buffer_full";
+/** Why a batch was refused, or that it was accepted or only checked (metric label values). */
+export type IngestOutcome = "accepted" | "dry_run" | "invalid" | "forbidden" | "unavailable" | "rate_limited" | "buffer_full";
 
 /** Receives what happened to each batch (metrics). */
 export interface IngestObserver {
@@ -105,23 +115,28 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     const started = performance.now();
     await producer.append(entry);
     observer?.observeAppend((performance.now() - started) / 1000);
-    return { batchId: entry.batchId, accepted };
+    return { batchId: entry.batchId, accepted, dryRun: false };
   };
 
-  const entryOf = (summary: BatchSummary, format: EntryFormat, body: Buffer | string): StreamBatch => {
-    const receivedAtMs = now();
-    return { batchId: uuidV7(receivedAtMs), userId: summary.userId, gameId: summary.gameId, receivedAtMs, format, body };
+  // A valid batch: queued, or for a dry run answered without touching Redis (so
+  // neither the stream nor the player's rate allowance sees it).
+  const settle = (summary: BatchSummary, format: EntryFormat, body: () => Buffer | string, receivedAtMs: number, dryRun: boolean) => {
+    if (dryRun || summary.dryRun === true) return Promise.resolve({ batchId: "", accepted: summary.eventCount, dryRun: true });
+    const entry: StreamBatch = { batchId: uuidV7(receivedAtMs), userId: summary.userId, gameId: summary.gameId, receivedAtMs, format, body: body() };
+    if (summary.sentAt !== undefined) entry.clockSkewUs = clockSkewUs(summary.sentAt, receivedAtMs);
+    return append(entry, summary.eventCount);
   };
 
-  const accept = (callerUserId: string, request: IngestRequest): Promise<AcceptedBatch> => {
+  const accept = (callerUserId: string, request: IngestRequest, dryRun: boolean): Promise<AcceptedBatch> => {
     const claimed = peekUserId(request.body);
     // Ownership is checked before the events so another player's batch learns
     // nothing about its own validity.
     if (claimed !== undefined && claimed !== "" && claimed !== callerUserId) {
       throw new PermissionDeniedError("user_id does not match the token");
     }
-    const batch = checkBatch(request.body, limits);
-    return append(entryOf(batch, request.format, request.encoded()), batch.eventCount);
+    const receivedAtMs = now();
+    const batch = checkBatch(request.body, limits, receivedAtMs);
+    return settle(batch, request.format, request.encoded, receivedAtMs, dryRun);
   };
 
   // The one-pass checks answer only for a valid batch of the caller's own;
@@ -139,21 +154,24 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     exactRequest: () => IngestRequest,
     format: EntryFormat,
     bytes: Buffer,
+    dryRun = false,
   ): Promise<AcceptedBatch> => {
     let summary: BatchSummary | undefined;
     let request: IngestRequest | undefined;
     try {
       summary = mine(quickSummary(), callerUserId);
+      // A sent_at too far from now: the exact path gives the reason.
+      if (summary?.sentAt !== undefined && clockSkewProblem(summary.sentAt, now()) !== undefined) summary = undefined;
       if (summary === undefined) request = exactRequest();
     } catch (err) {
       return Promise.reject(err);
     }
     if (summary !== undefined) {
       const quick = summary;
-      return run(() => append(entryOf(quick, format, bytes), quick.eventCount), quick.eventCount);
+      return run(() => settle(quick, format, () => bytes, now(), dryRun), quick.eventCount);
     }
     const slow = request!;
-    return run(() => accept(callerUserId, slow), eventCount(slow.body));
+    return run(() => accept(callerUserId, slow, dryRun), eventCount(slow.body));
   };
 
   // Runs one request up to its append and, with an observer, reports its
@@ -171,7 +189,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     if (observer === undefined) return result;
     return result.then(
       (accepted) => {
-        observer.observeIngest("accepted", accepted.accepted);
+        observer.observeIngest(accepted.dryRun ? "dry_run" : "accepted", accepted.accepted);
         return accepted;
       },
       (err: unknown) => {
@@ -183,10 +201,11 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
   };
 
   return {
-    accept: (callerUserId, request) => run(() => accept(callerUserId, request), eventCount(request.body)),
+    accept: (callerUserId, request, options) => run(() => accept(callerUserId, request, options?.dryRun === true), eventCount(request.body)),
     acceptBinary: (callerUserId, bytes) =>
       acceptEncoded(callerUserId, () => checkWireBatch(bytes, limits), () => binaryRequest(bytes), "pb", asBuffer(bytes)),
-    acceptJson: (callerUserId, body) => acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body),
+    acceptJson: (callerUserId, body, options) =>
+      acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body, options?.dryRun === true),
     checkConnectJson: (body) => {
       const summary = checkProtoJsonBatch(body, limits);
       return summary && { summary, body };

@@ -7,7 +7,7 @@ import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
 import type { CustomdataLimits } from "./customdata-limits.js";
 import { eventTypes, type EventType } from "./event-types.js";
 import { gameIdProblem, maxGameIdLength } from "./game-id.js";
-import { isCommonTimestamp, maxCommonTimestampLength } from "./timestamp.js";
+import { isCommonTimestamp, maxCommonTimestampLength, parseTimestamp, type ClientInstant } from "./timestamp.js";
 import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary, type IngestBatch } from "./validate-batch.js";
 import { sameBytes, utf16Units, type SliceBuffer } from "./wire-reader.js";
 
@@ -79,6 +79,7 @@ export function jsonBatchEventsOf(batch: IngestBatch): JsonBatchEvents {
     userId: batch.userId,
     gameId: batch.gameId,
     eventCount: batch.events.length,
+    ...(batch.sentAt === undefined ? {} : { sentAt: batch.sentAt }),
     events: batch.events.map((e) => ({
       type: e.type,
       timestamp: e.timestamp,
@@ -162,8 +163,8 @@ class NameTable {
 
 // Each field by its proto name and its JSON name, as `pick` reads them; the
 // slot is the field, whichever name it came by.
-const batchKeys = new NameTable(["user_id", "userId", "game_id", "gameId", "events"]);
-const batchSlots = [0, 0, 1, 1, 2];
+const batchKeys = new NameTable(["user_id", "userId", "game_id", "gameId", "events", "sent_at", "sentAt"]);
+const batchSlots = [0, 0, 1, 1, 2, 3, 3];
 const eventKeys = new NameTable(["type", "timestamp", "customdata", "customEventName", "custom_event_name", "event_id", "eventId"]);
 const eventSlots = [0, 1, 2, 3, 3, 4, 4];
 const typeNames = new NameTable(eventTypes);
@@ -518,12 +519,19 @@ function readBatch(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] 
   let gameStart = 0;
   let gameEnd = 0;
   let events = 0;
+  let sentStart = 0;
+  let sentEnd = 0;
   do {
     const slot = s.key(batchKeys, batchSlots);
     if (seen & (1 << slot)) throw notSure;
     seen |= 1 << slot;
     if (slot === 2) events = readEvents(s, limits, out);
-    else {
+    else if (slot === 3) {
+      s.plainString(maxCommonTimestampLength);
+      if (!isCommonTimestamp(s.buf, s.start, s.stringEnd)) throw notSure;
+      sentStart = s.start;
+      sentEnd = s.stringEnd;
+    } else {
       s.plainString(slot === 0 ? maxUserIdLength : maxGameIdLength);
       if (slot === 0) {
         userStart = s.start;
@@ -535,11 +543,14 @@ function readBatch(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] 
     }
   } while (s.more(closeBrace));
   s.skipWhitespace();
-  if (s.pos !== s.end || seen !== 7) return undefined;
+  if (s.pos !== s.end || (seen & 7) !== 7) return undefined;
   const userId = asciiString(s.buf, userStart, userEnd, maxUserIdLength);
   const gameId = asciiString(s.buf, gameStart, gameEnd, Infinity);
   if (userId === undefined || gameId === undefined || gameIdProblem(gameId) !== undefined) return undefined;
-  return { userId, gameId, eventCount: events };
+  const summary: BatchSummary = { userId, gameId, eventCount: events };
+  // A common timestamp parses: its range against the receive time is the caller's to check.
+  if (sentEnd > sentStart) summary.sentAt = parseTimestamp(s.buf.latin1Slice(sentStart, sentEnd)) as ClientInstant;
+  return summary;
 }
 
 function readEvents(s: JsonScan, limits: CustomdataLimits, out: JsonBatchEvent[] | undefined): number {

@@ -17,6 +17,9 @@ export interface PlainIngestRequest {
   user_id: string;
   game_id: string;
   events: PlainIngestEvent[];
+  /** Empty when not set (proto3). */
+  sent_at: string;
+  dry_run: boolean;
 }
 
 /**
@@ -38,5 +41,7 @@ export function requestToPlain(msg: IngestEventsRequest): PlainIngestRequest {
       customEventName: e.customEventName,
       event_id: e.eventId,
     })),
+    sent_at: msg.sentAt,
+    dry_run: msg.dryRun,
   };
 }

@@ -4,6 +4,7 @@ import { customdataProblem, defaultCustomdataLimits, type CustomdataLimits } fro
 import { isEventType, type EventType } from "./event-types.js";
 import { MeasuredCustomdata } from "./measured-customdata.js";
 import { gameIdProblem } from "./game-id.js";
+import { clockSkewProblem } from "./clock-skew.js";
 import { parseTimestamp, timestampProblem, type ClientInstant } from "./timestamp.js";
 
 /** Most events one batch may carry. */
@@ -32,6 +33,8 @@ export interface IngestBatch {
   userId: string;
   gameId: string;
   events: IngestEvent[];
+  /** The device's clock when it sent the batch, if it said. */
+  sentAt: ClientInstant | undefined;
 }
 
 // Control characters would make ids unprintable in logs and tools.
@@ -65,6 +68,10 @@ export interface BatchSummary {
   userId: string;
   gameId: string;
   eventCount: number;
+  /** The device's clock when it sent the batch; absent when it did not say. */
+  sentAt?: ClientInstant;
+  /** True when the batch asked to be checked only. */
+  dryRun?: boolean;
 }
 
 /**
@@ -76,22 +83,24 @@ export interface BatchSummary {
  */
 export function validateBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits): IngestBatch {
   const events: IngestEvent[] = [];
-  const summary = walkBatch(body, limits, events);
-  return { userId: summary.userId, gameId: summary.gameId, events };
+  const summary = walkBatch(body, limits, events, undefined);
+  return { userId: summary.userId, gameId: summary.gameId, events, sentAt: summary.sentAt };
 }
 
 /**
  * The same verdict as {@link validateBatch}, for the gateway, which forwards the
  * body as received: nothing is built per event, so a batch costs its checks only.
  *
+ * @param receivedAtMs the gateway's receive time, against which `sent_at` is
+ *   checked; undefined skips that check (the worker, re-checking a queued batch).
  * @throws ValidationError listing each bad field with its event index.
  */
-export function checkBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits): BatchSummary {
-  return walkBatch(body, limits, undefined);
+export function checkBatch(body: unknown, limits: CustomdataLimits = defaultCustomdataLimits, receivedAtMs?: number): BatchSummary {
+  return walkBatch(body, limits, undefined, receivedAtMs);
 }
 
 // `out` receives the events in domain terms, or is undefined to only check them.
-function walkBatch(body: unknown, limits: CustomdataLimits, out: IngestEvent[] | undefined): BatchSummary {
+function walkBatch(body: unknown, limits: CustomdataLimits, out: IngestEvent[] | undefined, receivedAtMs: number | undefined): BatchSummary {
   const violations: Violation[] = [];
   const top = (field: string, reason: string) => violations.push({ index: -1, field, reason });
   if (!isPlainObject(body)) {
@@ -121,8 +130,26 @@ function walkBatch(body: unknown, limits: CustomdataLimits, out: IngestEvent[] |
     eventCount = rawEvents.length;
   }
 
+  // Proto3 JSON writes an unset string as "" and an unset bool as false.
+  const rawSentAt = pick(body, "sent_at", "sentAt");
+  let sentAt: ClientInstant | undefined;
+  if (rawSentAt !== undefined && typeof rawSentAt !== "string") {
+    top("sent_at", "must be an ISO 8601 string with an offset");
+  } else if (rawSentAt !== undefined && rawSentAt !== "") {
+    const parsed = parseTimestamp(rawSentAt);
+    const problem = typeof parsed === "string" ? parsed : receivedAtMs === undefined ? undefined : clockSkewProblem(parsed, receivedAtMs);
+    if (problem !== undefined) top("sent_at", problem);
+    else sentAt = parsed as ClientInstant;
+  }
+
+  const dryRun = pick(body, "dry_run", "dryRun");
+  if (dryRun !== undefined && typeof dryRun !== "boolean") top("dry_run", "must be true or false");
+
   if (violations.length > 0) throw new ValidationError(violations);
-  return { userId: userId as string, gameId: gameId as string, eventCount };
+  const summary: BatchSummary = { userId: userId as string, gameId: gameId as string, eventCount };
+  if (sentAt !== undefined) summary.sentAt = sentAt;
+  if (dryRun === true) summary.dryRun = true;
+  return summary;
 }
 
 // No closure per event: this runs 200 times per batch, and each closure costs

@@ -4,7 +4,7 @@
 import type { CustomdataLimits } from "./customdata-limits.js";
 import { eventTypeBytes, eventTypes } from "./event-types.js";
 import { gameIdProblem } from "./game-id.js";
-import { isCommonTimestamp } from "./timestamp.js";
+import { isCommonTimestamp, parseTimestamp, type ClientInstant } from "./timestamp.js";
 import { maxCustomEventNameLength, maxEventIdLength, maxEventsPerBatch, maxUserIdLength, type BatchSummary } from "./validate-batch.js";
 import { measureCustomdata } from "./wire-customdata.js";
 import { asciiLength, asciiString, IdRanges } from "./byte-ranges.js";
@@ -34,6 +34,8 @@ export function checkWireBatch(bytes: Uint8Array, limits: CustomdataLimits): Bat
   let gameStart = -1;
   let gameEnd = -1;
   let events = 0;
+  let sentStart = -1;
+  let sentEnd = -1;
   ids.clear();
   try {
     while (scan.pos < end) {
@@ -62,6 +64,13 @@ export function checkWireBatch(bytes: Uint8Array, limits: CustomdataLimits): Bat
           scan.pos = eventEnd;
           break;
         }
+        case 4:
+          if (sentStart >= 0) return undefined;
+          sentEnd = readLength(scan, end, wireType, "sent_at");
+          sentStart = scan.pos;
+          scan.pos = sentEnd;
+          if (!isCommonTimestamp(scan.buf, sentStart, sentEnd)) return undefined;
+          break;
         default:
           return undefined;
       }
@@ -74,7 +83,10 @@ export function checkWireBatch(bytes: Uint8Array, limits: CustomdataLimits): Bat
   const userId = asciiString(scan.buf, userStart, userEnd, maxUserIdLength);
   const gameId = asciiString(scan.buf, gameStart, gameEnd, Infinity);
   if (userId === undefined || gameId === undefined || gameIdProblem(gameId) !== undefined) return undefined;
-  return { userId, gameId, eventCount: events };
+  const summary: BatchSummary = { userId, gameId, eventCount: events };
+  // A common timestamp parses: its range against the receive time is the caller's to check.
+  if (sentStart >= 0) summary.sentAt = parseTimestamp(scan.buf.latin1Slice(sentStart, sentEnd)) as ClientInstant;
+  return summary;
 }
 
 const customType = eventTypes.indexOf("Custom");

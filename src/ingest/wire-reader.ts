@@ -123,6 +123,22 @@ function readVarint32(scan: Scan, end: number, field: string, what: string): num
   throw new WireError(field, `holds ${what} that overflows 32 bits`);
 }
 
+/**
+ * A `bool` field: a varint of up to 10 bytes, true when not zero (as
+ * protobuf-es reads it).
+ */
+export function readBool(scan: Scan, end: number, wireType: number, field: string): boolean {
+  if (wireType !== wireVarint) throw new WireError(field, `has wire type ${wireType}, expected 0 (varint)`);
+  let value = false;
+  for (let i = 0; i < 10; i++) {
+    if (scan.pos >= end) throw new WireError(field, "is truncated inside a varint");
+    const b = scan.buf[scan.pos++]!;
+    if ((b & 0x7f) !== 0) value = true;
+    if (b < 0x80) return value;
+  }
+  throw new WireError(field, "holds a varint longer than 10 bytes");
+}
+
 /** Moves past a varint of up to 10 bytes. */
 export function skipVarint(scan: Scan, end: number, field: string): void {
   for (let i = 0; i < 10; i++) {

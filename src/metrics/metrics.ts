@@ -1,8 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { IngestOutcome } from "../ingest/ingest-batches.js";
 import type { RequestInfo } from "../server/request-info.js";
-
-/** Outcomes of an ingest attempt that reached the ingest use case. */
-export type IngestOutcome = "accepted" | "invalid" | "forbidden" | "unavailable" | "rate_limited" | "buffer_full";
 
 /** One committed drain transaction, as the metrics see it. */
 export interface CommitObservation {

@@ -3,7 +3,7 @@ import { createContextKey, type ContextValues, type HandlerContext, type Service
 import { IngestEventsRequestSchema, IngestService } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { principalKey, principalOf, requirePlayer } from "../auth/principal.js";
 import { scanEvents } from "../ingest/event-wire-scanner.js";
-import type { CheckedJsonBatch, IngestBatches } from "../ingest/ingest-batches.js";
+import type { AcceptedBatch, CheckedJsonBatch, IngestBatches } from "../ingest/ingest-batches.js";
 import { requestToPlain } from "../ingest/request-to-plain.js";
 import { createIngestWireMethod, type WireIngestEventsRequest } from "./ingest-wire-schema.js";
 import type { BinaryRpc, JsonPrecheck } from "./rpc-adapter.js";
@@ -25,9 +25,14 @@ export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof I
         format: raw?.format ?? "pb",
         encoded: () => raw?.bytes ?? Buffer.from(toBinary(IngestEventsRequestSchema, req)),
       });
-      return { batchId: accepted.batchId, accepted: accepted.accepted };
+      return answerOf(accepted);
     },
   };
+}
+
+/** The `IngestEventsResponse` of an accepted (or dry-run) batch. */
+export function answerOf(accepted: AcceptedBatch): IngestEventsAnswer {
+  return { batchId: accepted.batchId, accepted: accepted.accepted, dryRun: accepted.dryRun };
 }
 
 /** A Connect JSON body checked by {@link ingestJsonPrecheck}, for `ingestEvents`. */
@@ -56,12 +61,11 @@ async function acceptChecked(ingest: IngestBatches, values: ContextValues): Prom
   const userId = requirePlayer(values.get(principalKey));
   const checked = values.get(checkedJsonKey);
   if (checked === undefined) throw new Error("IngestEvents: a prechecked call without its check");
-  const accepted = await ingest.acceptCheckedJson(userId, checked);
-  return { batchId: accepted.batchId, accepted: accepted.accepted };
+  return answerOf(await ingest.acceptCheckedJson(userId, checked));
 }
 
 /** The response of {@link createIngestWireHandler}: an `IngestEventsResponse`. */
-export type IngestEventsAnswer = { batchId: string; accepted: number };
+export type IngestEventsAnswer = { batchId: string; accepted: number; dryRun: boolean };
 
 /**
  * `IngestEvents` for binary requests, decoded with the wire view of
@@ -83,13 +87,13 @@ export function createIngestWireHandler(
       raw?.format === "pb"
         ? await ingest.acceptBinary(userId, raw.bytes)
         : await ingest.accept(userId, {
-            body: { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events) },
+            body: { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events), sent_at: req.sentAt, dry_run: req.dryRun },
             format: "pb",
             // A compressed call: the events are written back as they came
             // (bytes and Event share one encoding).
             encoded: () => Buffer.from(toBinary(requestSchema, req)),
           });
-    return { batchId: accepted.batchId, accepted: accepted.accepted };
+    return answerOf(accepted);
   };
 }
 

@@ -12,6 +12,8 @@ export interface WireIngestEventsRequest extends Message<"playsmart.ingest.v1.In
   gameId: string;
   /** Each `Event` message exactly as the client encoded it (slices of the request). */
   events: Uint8Array[];
+  sentAt: string;
+  dryRun: boolean;
 }
 
 /**

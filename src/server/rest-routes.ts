@@ -1,12 +1,15 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
-import { requirePlayer } from "../auth/principal.js";
+import type { GuestAccounts } from "../auth/guest-accounts.js";
+import { ValidationError } from "../errors.js";
+import { optionalPlayer, requirePlayer } from "../auth/principal.js";
 import type { IngestBatches } from "../ingest/ingest-batches.js";
 import { parseJsonBody } from "../ingest/json-body.js";
 import type { Logger } from "../logger.js";
 import { tokenPairMessage } from "./auth-service.js";
 import { isUnexpected, toHttpError } from "./error-map.js";
+import { loadOpenApiDocument } from "./openapi-document.js";
 import { readBody } from "./read-body.js";
 import { requestInfoOf } from "./request-info.js";
 
@@ -24,6 +27,7 @@ export interface WalletReader {
 export interface GatewayRoutes {
   ingest: IngestBatches;
   accounts: Accounts;
+  guests: GuestAccounts;
   authenticator: Authenticator;
   wallets: WalletReader;
 }
@@ -82,6 +86,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
 
   const g = options.gateway;
   if (g !== undefined) {
+    const openApi = loadOpenApiDocument();
     const player = async (req: Req): Promise<string> => {
       const userId = requirePlayer(await g.authenticator.authenticate(req.headers.authorization));
       const info = requestInfoOf(req);
@@ -89,12 +94,15 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
       return userId;
     };
     const readJson = async (req: Req) => parseJsonBody(await readBody(req, bodyLimitBytes));
+    const clientIp = (req: Req) => requestInfoOf(req)?.clientIp;
     Object.assign(routes, {
       "POST /ingest/events": async (req: Req, res: Res) => {
         const userId = await player(req);
+        const dryRun = dryRunParameter(req.url);
         const raw = await readBody(req, bodyLimitBytes);
-        const accepted = await g.ingest.acceptJson(userId, raw);
-        send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
+        const accepted = await g.ingest.acceptJson(userId, raw, { dryRun });
+        if (accepted.dryRun) send(res, 200, { accepted: accepted.accepted, dry_run: true });
+        else send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
       },
       "POST /auth/register": async (req: Req, res: Res) => {
         const body = await readJson(req);
@@ -106,6 +114,19 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
         const pair = await g.accounts.login(field(body, "email"), field(body, "password"), requestInfoOf(req)?.clientIp);
         send(res, 200, restTokenPair(pair), noStore);
       },
+      "POST /auth/device": async (req: Req, res: Res) => {
+        // A token is optional here: with one, the device is attached to its player.
+        const caller = optionalPlayer(await g.authenticator.authenticate(req.headers.authorization));
+        const body = await readJson(req);
+        const signIn = await g.guests.authenticateDevice(field(body, "device_id") ?? field(body, "deviceId"), caller, clientIp(req));
+        send(res, signIn.created ? 201 : 200, restTokenPair(signIn), noStore);
+      },
+      "POST /auth/link": async (req: Req, res: Res) => {
+        const userId = await player(req);
+        const body = await readJson(req);
+        const linked = await g.guests.linkEmail(userId, field(body, "email"), field(body, "password"), clientIp(req));
+        send(res, 200, { user_id: linked.userId, email: linked.email }, noStore);
+      },
       "POST /auth/refresh": async (req: Req, res: Res) => {
         const body = await readJson(req);
         const token = field(body, "refresh_token") ?? field(body, "refreshToken");
@@ -116,22 +137,37 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
         const balance = await g.wallets.getBalance(userId);
         send(res, 200, { user_id: userId, balance: balance.toString() }, noStore);
       },
+      "GET /openapi.json": async (_req: Req, res: Res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(openApi), "cache-control": "public, max-age=300" });
+        res.end(openApi);
+      },
       "GET /.well-known/jwks.json": async (_req: Req, res: Res) => {
         send(res, 200, { keys: options.jwks() }, { "cache-control": "public, max-age=300" });
       },
     });
   }
   const paths = new Set(Object.keys(routes).map((k) => k.slice(k.indexOf(" ") + 1)));
+  // The methods of each path, for the `Allow` header a 405 must carry (RFC 9110).
+  const allowOf = (path: string) =>
+    Object.keys(routes)
+      .filter((k) => k.slice(k.indexOf(" ") + 1) === path)
+      .map((k) => k.slice(0, k.indexOf(" ")))
+      .join(", ");
 
   const handle: RestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const route = routes[`${req.method} ${path}`];
     if (route === undefined) {
       const allowed = paths.has(path);
-      send(res, allowed ? 405 : 404, {
-        error: allowed ? "METHOD_NOT_ALLOWED" : "NOT_FOUND",
-        message: allowed ? `${req.method} is not allowed on ${path}` : `no route ${path}`,
-      });
+      send(
+        res,
+        allowed ? 405 : 404,
+        {
+          error: allowed ? "METHOD_NOT_ALLOWED" : "NOT_FOUND",
+          message: allowed ? `${req.method} is not allowed on ${path}` : `no route ${path}`,
+        },
+        allowed ? { allow: allowOf(path) } : {},
+      );
       return;
     }
     route(req, res).catch((err: unknown) => {
@@ -148,6 +184,19 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
     });
   };
   return Object.assign(handle, { paths });
+}
+
+/**
+ * `?dry_run=true` (or `false`) of a URL; anything else is refused, so a typo
+ * cannot turn a test call into a real one.
+ * @throws ValidationError naming `dry_run`.
+ */
+function dryRunParameter(url: string | undefined): boolean {
+  const query = url?.includes("?") ? new URLSearchParams(url.slice(url.indexOf("?") + 1)) : undefined;
+  const value = query?.get("dry_run");
+  if (value === undefined || value === null || value === "false") return false;
+  if (value === "true") return true;
+  throw new ValidationError([{ index: -1, field: "dry_run", reason: "must be true or false" }]);
 }
 
 function restTokenPair(pair: Parameters<typeof tokenPairMessage>[0]) {

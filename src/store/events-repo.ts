@@ -17,6 +17,11 @@ export interface EventRow {
   batchId: string;
   /** When the gateway accepted the batch, as a `DATETIME(3)` literal in UTC. */
   receivedAt: string;
+  /**
+   * Receive time minus the batch's `sent_at` in microseconds (0 without one):
+   * the column `corrected_at` is `occurred_at` plus this.
+   */
+  clockSkewUs: number;
 }
 
 /** The identity of an event: unique per user and game. */
@@ -45,19 +50,19 @@ export function eventKeyString(key: EventKey): string {
 // statement nor unquotes megabytes of literals per batch, and mysql2 copies
 // values into the packet instead of escaping them into SQL text; measured, less
 // CPU on both sides per row than a prebuilt multi-row text INSERT. 1,000 rows is
-// 10,000 placeholders, far below the 65,535 limit; the byte budget keeps a
+// 11,000 placeholders, far below the 65,535 limit; the byte budget keeps a
 // statement of large `customdata` far below max_allowed_packet (16 MiB).
 const eventShapes = createStatementShapes<EventRow>({
   head:
-    "INSERT INTO events (user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at) VALUES ",
-  row: "(?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3))",
+    "INSERT INTO events (user_id, game_id, event_id, type, custom_event_name, occurred_at, utc_offset_min, customdata, batch_id, received_at, clock_skew_us, stored_at) VALUES ",
+  row: "(?,?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3))",
   tail: " ON DUPLICATE KEY UPDATE event_id = event_id",
   sizes: [1000, 100, 10, 1],
   maxBytes: 2 * 1024 * 1024,
 });
 
 function eventValues(r: EventRow, out: BindValue[]): void {
-  out.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt);
+  out.push(r.userId, r.gameId, r.eventId, r.type, r.customEventName, r.occurredAt, r.utcOffsetMin, r.customdata, r.batchId, r.receivedAt, r.clockSkewUs);
 }
 
 // String lengths plus a little per value: only an estimate for the budget.

@@ -22,6 +22,12 @@ export interface StreamBatch {
   format: EntryFormat;
   /** The request body: JSON of the contract, or a binary `IngestEventsRequest`. */
   body: Buffer | string;
+  /**
+   * Receive time minus the batch's `sent_at`, in microseconds, when it had one:
+   * what the worker adds to each timestamp for `corrected_at`. Optional field
+   * `s`: entries without it (and workers that do not read it) stay valid.
+   */
+  clockSkewUs?: number;
 }
 
 /** An entry that can never be processed; it goes to the dead letters. */
@@ -31,7 +37,7 @@ export class PoisonEntryError extends Error {
 
 /** The XADD field list of a batch. */
 export function encodeEntry(batch: StreamBatch): Array<string | Buffer> {
-  return [
+  const fields: Array<string | Buffer> = [
     "v", entryVersion,
     "b", batch.batchId,
     "u", batch.userId,
@@ -40,6 +46,8 @@ export function encodeEntry(batch: StreamBatch): Array<string | Buffer> {
     "f", batch.format,
     "d", batch.body,
   ];
+  if (batch.clockSkewUs !== undefined) fields.push("s", String(batch.clockSkewUs));
+  return fields;
 }
 
 /**
@@ -62,7 +70,14 @@ export function decodeEntry(fields: Buffer[]): StreamBatch {
   if (!Number.isSafeInteger(receivedAtMs) || receivedAtMs <= 0) throw new PoisonEntryError("bad receive time");
   const body = map.get("d");
   if (body === undefined) throw new PoisonEntryError('entry has no field "d"');
-  return { batchId: text("b"), userId: text("u"), gameId: text("g"), receivedAtMs, format, body };
+  const batch: StreamBatch = { batchId: text("b"), userId: text("u"), gameId: text("g"), receivedAtMs, format, body };
+  const skew = map.get("s");
+  if (skew !== undefined) {
+    const clockSkewUs = Number(skew.toString("latin1"));
+    if (!Number.isSafeInteger(clockSkewUs)) throw new PoisonEntryError("bad clock skew");
+    batch.clockSkewUs = clockSkewUs;
+  }
+  return batch;
 }
 
 /** The id of an event the client sent without `event_id`. */

@@ -52,6 +52,7 @@ export function expandEntry(fields: Buffer[]): ExpandedEntry {
     throw new PoisonEntryError(`body game_id ${JSON.stringify(validated.gameId)} differs from the entry's ${JSON.stringify(batch.gameId)}`);
   }
   const receivedAt = toMysqlDatetime(batch.receivedAtMs);
+  const clockSkewUs = batch.clockSkewUs ?? 0;
   const events = validated.events.map((e, index): ExpandedEvent => {
     const instant = parseTimestamp(e.timestamp);
     // Checked above already: only a bug could get here.
@@ -67,6 +68,7 @@ export function expandEntry(fields: Buffer[]): ExpandedEntry {
       customdata: e.customdataJson ?? null,
       batchId: batch.batchId,
       receivedAt,
+      clockSkewUs,
       receivedAtMs: batch.receivedAtMs,
     };
   });

@@ -84,7 +84,7 @@ function sound(body: Buffer, limits: CustomdataLimits): boolean {
   soundProto(body, limits, quick);
   const read = readJsonBatch(body, limits);
   const printed = JSON.stringify(body.toString("latin1"));
-  assert.deepEqual(read && { userId: read.userId, gameId: read.gameId, eventCount: read.eventCount }, quick, `readJsonBatch and checkJsonBatch differ: ${printed}`);
+  assert.deepEqual(read && { userId: read.userId, gameId: read.gameId, eventCount: read.eventCount, ...(read.sentAt ? { sentAt: read.sentAt } : {}) }, quick, `readJsonBatch and checkJsonBatch differ: ${printed}`);
   if (quick === undefined) return false;
   assert.deepEqual(exact(body, limits), quick, `accepted what the exact path does not, or summed it up differently: ${printed}`);
   assert.deepEqual(read, exactEvents(body, limits), `read events differently from validateBatch: ${printed}`);
@@ -191,10 +191,11 @@ const edgyBatch: fc.Arbitrary<Json> = fc
     named("user_id", "userId", mostly(fc.constant(q("u-1")), ["", "x".repeat(64), "x".repeat(65), "ü-1", "u\u007f", "u\\1"].map(q).concat('"u\\/1"', '"u\u00011"', "7"))),
     named("game_id", "gameId", mostly(fc.constant(q("com.example.game")), ["nodots", "", "com.é.game"].map(q).concat('"com.example.g\\u0061me"'))),
     named("events", "events", events),
+    fc.option(named("sent_at", "sentAt", mostly(fc.constant(q("2026-11-26T09:15:00.250+01:00")), ["", "soon", "2026-02-30T09:15:00Z", "2026-11-26T09:15:00z"].map(q).concat("5", "null"))), { freq: 2, nil: [] }),
     rarely(fc.constantFrom<Member>([q("extra"), "1"], [q("User_id"), q("u-2")])),
     fc.nat(),
   )
-  .map(([user, game, evs, unknown, by]): Json => ({ obj: rotate([...user, ...game, ...evs, ...(unknown ? [unknown] : [])], by) }));
+  .map(([user, game, evs, sent, unknown, by]): Json => ({ obj: rotate([...user, ...game, ...evs, ...sent, ...(unknown ? [unknown] : [])], by) }));
 const edgyBody = fc.tuple(edgyBatch, whitespace).map(([j, ws]) => Buffer.from(print(j, ws), "utf8"));
 
 // Batches as a client library writes them: JSON.stringify of valid events.

@@ -134,6 +134,8 @@ describe("REST POST /ingest/events", () => {
 
   it("answers 404 and 405 for other paths and methods", async () => {
     assert.equal((await fetch(`${app.url}/nope`)).status, 404);
-    assert.equal((await fetch(`${app.url}/ingest/events`)).status, 405);
+    const wrongMethod = await fetch(`${app.url}/ingest/events`);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get("allow"), "POST");
   });
 });

@@ -26,6 +26,7 @@ describe("prepared event and ledger inserts", function () {
       customdata: null,
       batchId: "01a21632-7cdc-7b7f-aca1-778f0452bee4",
       receivedAt: "2026-11-26 08:20:32.999",
+      clockSkewUs: 0,
       ...over,
     };
   }

@@ -13,6 +13,7 @@ function row(userId: string, eventId: string, customdata: string | null = null):
     customdata,
     batchId: "01a21632-7cdc-7b7f-aca1-778f0452bee4",
     receivedAt: "2026-11-26 08:20:32.000",
+    clockSkewUs: 0,
   };
 }
 
@@ -24,10 +25,10 @@ describe("event INSERT statements built in advance", () => {
     const { statements } = await formatEventInserts([tricky]);
     assert.equal(statements.length, 1);
     assert.ok(!statements[0]!.sql.includes("DROP"), statements[0]!.sql);
-    assert.ok(statements[0]!.sql.endsWith("VALUES (?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE event_id = event_id"));
+    assert.ok(statements[0]!.sql.endsWith("VALUES (?,?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE event_id = event_id"));
     assert.deepEqual(statements[0]!.values, [
       tricky.userId, tricky.gameId, tricky.eventId, tricky.type, tricky.customEventName,
-      tricky.occurredAt, tricky.utcOffsetMin, tricky.customdata, tricky.batchId, tricky.receivedAt,
+      tricky.occurredAt, tricky.utcOffsetMin, tricky.customdata, tricky.batchId, tricky.receivedAt, tricky.clockSkewUs,
     ]);
   });
 
@@ -36,10 +37,10 @@ describe("event INSERT statements built in advance", () => {
     const small = await formatEventInserts(rows);
     assert.equal(small.rows, 4523);
     assert.deepEqual(small.statements.map((s) => rowsOf(s.sql)), [1000, 1000, 1000, 1000, 100, 100, 100, 100, 100, 10, 10, 1, 1, 1]);
-    for (const s of small.statements) assert.equal(s.values.length, rowsOf(s.sql) * 10);
+    for (const s of small.statements) assert.equal(s.values.length, rowsOf(s.sql) * 11);
     const keys = small.statements.flatMap((s) => {
       const out: string[] = [];
-      for (let i = 0; i < s.values.length; i += 10) out.push(`${String(s.values[i])} ${String(s.values[i + 2])}`);
+      for (let i = 0; i < s.values.length; i += 11) out.push(`${String(s.values[i])} ${String(s.values[i + 2])}`);
       return out;
     });
     assert.deepEqual(keys, [...keys].sort());

@@ -42,6 +42,7 @@ describe("expandEntry", () => {
       customdata: '{"level":12}',
       batchId,
       receivedAt: "2026-11-26 08:15:00.042000",
+      clockSkewUs: 0,
       receivedAtMs,
     });
     assert.equal(events[2]!.customEventName, "ChestOpened");
@@ -154,6 +155,8 @@ describe("requestToPlain", () => {
       user_id: "u1",
       game_id: "com.example.game",
       events: [{ type: "AppOpen", timestamp: "2026-11-26T09:15:00Z", customdata: { a: { b: [1, null, true] } }, customEventName: "", event_id: "" }],
+      sent_at: "",
+      dry_run: false,
     });
   });
 });

@@ -21,6 +21,20 @@ CREATE TABLE IF NOT EXISTS devices (
 -- a large table, no backfill), and rows stored before this migration read
 -- `corrected_at` = `occurred_at`, as the contract says for batches without
 -- `sent_at`. It can be indexed when a query needs it.
-ALTER TABLE events
-  ADD COLUMN IF NOT EXISTS clock_skew_us BIGINT NOT NULL DEFAULT 0 COMMENT 'receive time - sent_at, microseconds',
-  ADD COLUMN IF NOT EXISTS corrected_at DATETIME(6) AS (occurred_at + INTERVAL clock_skew_us MICROSECOND) VIRTUAL COMMENT 'occurred_at on the gateway clock';
+-- ADD COLUMN IF NOT EXISTS is MariaDB's only: each ADD runs when its column is
+-- missing, as in 003, so the file also runs on MySQL 8 and can be run again.
+SET @sql = IF((SELECT COUNT(*) = 0 FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'events' AND COLUMN_NAME = 'clock_skew_us'),
+  'ALTER TABLE events ADD COLUMN clock_skew_us BIGINT NOT NULL DEFAULT 0 COMMENT ''receive time - sent_at, microseconds''',
+  'DO 0');
+PREPARE step FROM @sql;
+EXECUTE step;
+DEALLOCATE PREPARE step;
+
+SET @sql = IF((SELECT COUNT(*) = 0 FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'events' AND COLUMN_NAME = 'corrected_at'),
+  'ALTER TABLE events ADD COLUMN corrected_at DATETIME(6) AS (occurred_at + INTERVAL clock_skew_us MICROSECOND) VIRTUAL COMMENT ''occurred_at on the gateway clock''',
+  'DO 0');
+PREPARE step FROM @sql;
+EXECUTE step;
+DEALLOCATE PREPARE step;

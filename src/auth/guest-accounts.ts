@@ -149,14 +149,17 @@ export function createGuestAccounts(options: GuestAccountsOptions): GuestAccount
     async linkEmail(userId, rawEmail, rawPassword, clientIp = "unknown") {
       await limiter?.checkRegister(clientIp);
       const { email, password } = checkCredentials(rawEmail, rawPassword);
-      const [rows] = await pool.query<UserRow[]>("SELECT email, password_hash FROM users WHERE user_id = ?", [userId]);
-      const user = rows[0];
-      if (user === undefined) throw new UnauthenticatedError();
-      if (user.email !== null) {
-        // A retried link (its answer was lost) answers as the first did.
-        if (user.email === email && user.password_hash !== null && (await verifyPassword(password, user.password_hash))) return { userId, email };
+      // A player with an email already: a retried link (its answer was lost, or
+      // it raced the first) answers as the first did; anything else is a conflict.
+      const linkedBefore = async (user: UserRow | undefined) => {
+        if (user === undefined) throw new UnauthenticatedError();
+        if (user.email === null) return false;
+        if (user.email === email && user.password_hash !== null && (await verifyPassword(password, user.password_hash))) return true;
         throw new ConflictError("this player already has an email");
-      }
+      };
+      const readUser = async () =>
+        (await pool.query<UserRow[]>("SELECT email, password_hash FROM users WHERE user_id = ?", [userId]))[0][0];
+      if (await linkedBefore(await readUser())) return { userId, email };
       const hash = await hashPassword(password);
       let result: ResultSetHeader;
       try {
@@ -168,7 +171,7 @@ export function createGuestAccounts(options: GuestAccountsOptions): GuestAccount
         if (duplicateKey(err)) throw new ConflictError("this email is already registered");
         throw err;
       }
-      if (result.affectedRows === 0) throw new ConflictError("this player already has an email");
+      if (result.affectedRows === 0 && !(await linkedBefore(await readUser()))) throw new ConflictError("this player already has an email");
       return { userId, email };
     },
   };

@@ -37,6 +37,9 @@ export interface IngestBatch {
   sentAt: ClientInstant | undefined;
 }
 
+// The last instant MySQL DATETIME holds: `corrected_at` must stay within it.
+const maxCorrectedEpochMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 // Control characters would make ids unprintable in logs and tools.
 const controlChars = /[\u0000-\u001f\u007f]/;
 
@@ -140,6 +143,18 @@ function walkBatch(body: unknown, limits: CustomdataLimits, out: IngestEvent[] |
     const problem = typeof parsed === "string" ? parsed : receivedAtMs === undefined ? undefined : clockSkewProblem(parsed, receivedAtMs);
     if (problem !== undefined) top("sent_at", problem);
     else sentAt = parsed as ClientInstant;
+  }
+
+  // Corrected by a device clock that runs behind, a timestamp near the end of
+  // 9999 would pass what DATETIME holds (the common ones stop at 9998).
+  if (sentAt !== undefined && receivedAtMs !== undefined && Array.isArray(rawEvents) && violations.length === 0) {
+    const skewMs = receivedAtMs - sentAt.epochMs;
+    if (skewMs > 0) {
+      for (let i = 0; i < rawEvents.length; i++) {
+        const instant = parseTimestamp((rawEvents[i] as { timestamp: string }).timestamp) as ClientInstant;
+        if (instant.epochMs + skewMs > maxCorrectedEpochMs) bad(violations, i, "timestamp", "is past 9999-12-31 once corrected by sent_at");
+      }
+    }
   }
 
   const dryRun = pick(body, "dry_run", "dryRun");

@@ -133,7 +133,8 @@ export function readBool(scan: Scan, end: number, wireType: number, field: strin
   for (let i = 0; i < 10; i++) {
     if (scan.pos >= end) throw new WireError(field, "is truncated inside a varint");
     const b = scan.buf[scan.pos++]!;
-    if ((b & 0x7f) !== 0) value = true;
+    // The tenth byte holds bit 63 only: protobuf-es ignores its other bits.
+    if ((i === 9 ? b & 0x01 : b & 0x7f) !== 0) value = true;
     if (b < 0x80) return value;
   }
   throw new WireError(field, "holds a varint longer than 10 bytes");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { IngestEventsRequestSchema } from "../../gen/playsmart/ingest/v1/ingest_pb.js";
 import { checkCredentials } from "../../src/auth/credentials.js";
 import { checkDeviceId, deviceHash } from "../../src/auth/guest-accounts.js";
@@ -114,6 +114,17 @@ describe("sent_at and dry_run in a batch", () => {
     });
   });
 
+  it("refuses a timestamp that the correction would carry past 9999-12-31, naming the event", () => {
+    const late = body({ sent_at: "9999-12-31T21:00:00Z", events: [{ type: "AppOpen", timestamp: ts }, { type: "AppOpen", timestamp: "9999-12-31T23:00:00Z" }] });
+    const receivedAtMs = Date.parse("9999-12-31T23:00:00Z"); // the device is 2 hours behind
+    assert.throws(() => checkBatch(late, undefined, receivedAtMs), (err: unknown) => {
+      assert.deepEqual((err as ValidationError).violations, [{ index: 1, field: "timestamp", reason: "is past 9999-12-31 once corrected by sent_at" }]);
+      return true;
+    });
+    // A device ahead moves it back: accepted.
+    assert.equal(checkBatch(late, undefined, Date.parse("9999-12-31T20:00:00Z")).eventCount, 2);
+  });
+
   it("reads dry_run / dryRun as a boolean only", () => {
     assert.equal(checkBatch(body({ dry_run: true })).dryRun, true);
     assert.equal(checkBatch(body({ dryRun: true })).dryRun, true);
@@ -137,6 +148,11 @@ describe("sent_at and dry_run in a batch", () => {
     // A bool written as a long varint (any non-zero value is true), and one with the wrong wire type.
     assert.equal(scanRequest(Uint8Array.from([0x28, 0x80, 0x01])).dry_run, true);
     assert.equal(scanRequest(Uint8Array.from([0x28, 0x80, 0x00])).dry_run, false);
+    // In a tenth byte only bit 0 counts (bit 63), as protobuf-es reads it.
+    for (const last of [0x02, 0x01]) {
+      const bytes = Uint8Array.from([0x0a, 0x01, 0x75, 0x12, 0x03, 0x67, 0x2e, 0x68, 0x28, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, last]);
+      assert.equal(scanRequest(bytes).dry_run, fromBinary(IngestEventsRequestSchema, bytes).dryRun, `tenth byte ${last}`);
+    }
     assert.throws(() => scanRequest(Uint8Array.from([0x2a, 0x00])), (err: unknown) => {
       assert.deepEqual(fieldsOf(err), [["dry_run", "has wire type 2, expected 0 (varint)"]]);
       return true;

@@ -80,12 +80,42 @@ describe("guest (device) accounts and linking an email", function () {
       assert.deepEqual(devices[0]!.device_hash, sha256(id));
       const users = await rows("SELECT email, password_hash FROM users WHERE user_id = ?", [user_id]);
       assert.deepEqual(users.map((u) => ({ ...u })), [{ email: null, password_hash: null }]);
-      // No column of either table holds the id itself.
-      const leaks = await rows(
-        "SELECT COUNT(*) AS n FROM devices d JOIN users u USING (user_id) WHERE d.device_hash = ? OR u.email = ? OR u.user_id = ?",
-        [id, id, id],
-      );
-      assert.equal(Number(leaks[0]!.n), 0);
+      // No column of any row of either table holds the id, as text or as its hex.
+      for (const table of ["devices", "users", "refresh_tokens"]) {
+        for (const row of await rows(`SELECT * FROM ${table} WHERE user_id = ?`, [user_id])) {
+          for (const [column, value] of Object.entries(row)) {
+            const text = Buffer.isBuffer(value) ? `${value.toString("latin1")} ${value.toString("hex")}` : String(value);
+            assert.ok(!text.includes(id) && !text.includes(Buffer.from(id).toString("hex")), `${table}.${column} holds the device id`);
+          }
+        }
+      }
+    });
+
+    it("two first calls of one device at once make one player: one 201, one 200, one device row", async () => {
+      const id = newDeviceId();
+      const answers = await Promise.all([device(id), device(id), device(id)]);
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 200, 201]);
+      const users = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as PairBody).user_id)));
+      assert.equal(users.size, 1);
+      const owners = await rows("SELECT user_id FROM devices WHERE device_hash = ?", [sha256(id)]);
+      assert.deepEqual(owners.map((r) => r.user_id), [...users]);
+    });
+
+    it("a first call racing a player's attach: whichever wins owns the device, and the other side agrees", async () => {
+      const alice = await registerPlayer(app.url);
+      const id = newDeviceId();
+      const [anonymous, attach] = await Promise.all([device(id), device(id, alice.accessToken)]);
+      const owner = (await rows("SELECT user_id FROM devices WHERE device_hash = ?", [sha256(id)])).map((r) => r.user_id);
+      assert.equal(owner.length, 1);
+      const guest = (await anonymous.json()) as PairBody;
+      if (owner[0] === alice.userId) {
+        // The attach won: the anonymous call signed alice in.
+        assert.deepEqual([anonymous.status, attach.status, guest.user_id], [200, 200, alice.userId]);
+      } else {
+        // The new guest won: alice is refused.
+        assert.deepEqual([anonymous.status, attach.status, guest.user_id], [201, 409, owner[0]]);
+      }
     });
 
     it("answers 400 naming device_id for ids that are too short, too long, not ASCII, not printable or not a string", async () => {
@@ -167,6 +197,11 @@ describe("guest (device) accounts and linking an email", function () {
       const retried = await link(guest.access_token, email, "long enough pw");
       assert.equal(retried.status, 200);
       assert.deepEqual(await retried.json(), { user_id: guest.user_id, email });
+      // Two identical links at once (a retry racing the first): both 200.
+      const racer = (await (await device(newDeviceId())).json()) as PairBody;
+      const raceEmail = newEmail();
+      const both = await Promise.all([link(racer.access_token, raceEmail, "long enough pw"), link(racer.access_token, raceEmail, "long enough pw")]);
+      assert.deepEqual(both.map((r) => r.status), [200, 200]);
     });
 
     it("answers 409 for an email another player owns, and for a player that has an email already", async () => {

@@ -12,11 +12,13 @@ export interface CommitObservation {
   lagSeconds: number[];
 }
 
-/** Shard stream sizes, read from Redis at scrape time. */
+/** Shard stream sizes and lease, read from Redis at scrape time. */
 export interface StreamGaugeReading {
   shard: number;
   length: number;
   pending: number;
+  /** Whether a worker holds the shard's lease (nobody drains a shard without one). */
+  leased: boolean;
 }
 
 /** Options of {@link createMetrics}. */
@@ -125,31 +127,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   if (options.readStreams) {
     const readStreams = options.readStreams;
-    const pending = new Gauge({
-      name: "playsmart_stream_pending_entries",
-      help: "Entries delivered to the workers' consumer group and not yet acknowledged.",
-      labelNames: ["shard", "group"] as const,
-      registers: [registry],
-    });
-    // One Redis round trip per scrape fills both gauges.
-    new Gauge({
-      name: "playsmart_stream_length",
-      help: "Entries in the shard stream (pending and not yet read).",
-      labelNames: ["shard"] as const,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        pending.reset();
-        try {
-          for (const r of await readStreams()) {
-            this.set({ shard: String(r.shard) }, r.length);
-            pending.set({ shard: String(r.shard), group: "workers" }, r.pending);
-          }
-        } catch {
-          // Redis down: the gauges are absent from this scrape rather than wrong.
-        }
-      },
-    });
+    // One Redis round trip per scrape feeds the three gauges: the registry
+    // collects them at once, so they share the read in flight. (Filled by one
+    // gauge's collect, the other two showed the previous scrape's values.)
+    let inFlight: Promise<StreamGaugeReading[] | undefined> | undefined;
+    const reading = () =>
+      (inFlight ??= readStreams()
+        // Redis down: the gauges are absent from this scrape rather than wrong.
+        .catch(() => undefined)
+        .finally(() => {
+          inFlight = undefined;
+        }));
+    const shardGauge = (name: string, help: string, value: (r: StreamGaugeReading) => number, group?: string) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: group === undefined ? ["shard"] : ["shard", "group"],
+        registers: [registry],
+        async collect() {
+          this.reset();
+          for (const r of (await reading()) ?? []) this.set(group === undefined ? { shard: String(r.shard) } : { shard: String(r.shard), group }, value(r));
+        },
+      });
+    shardGauge("playsmart_stream_length", "Entries in the shard stream (pending and not yet read).", (r) => r.length);
+    shardGauge("playsmart_stream_pending_entries", "Entries delivered to the workers' consumer group and not yet acknowledged.", (r) => r.pending, "workers");
+    shardGauge("playsmart_shard_leased", "1 while a worker holds the shard's lease, 0 while none does (nothing drains it).", (r) => (r.leased ? 1 : 0));
   }
 
   return {

@@ -1,5 +1,6 @@
 import type { RedisClient } from "./redis-client.js";
-import { readStreamGauges, type StreamGauge } from "./stream-gauges.js";
+import type { StreamGaugeReading } from "../metrics/metrics.js";
+import { readStreamGauges } from "./stream-gauges.js";
 
 /** Options of {@link waitDrained}. */
 export interface WaitDrainedOptions {
@@ -9,7 +10,7 @@ export interface WaitDrainedOptions {
   /** Give up after this long. @default 600000 */
   timeoutMs?: number;
   /** Called with the backlog after every look. */
-  onProgress?: (gauges: StreamGauge[]) => void;
+  onProgress?: (gauges: StreamGaugeReading[]) => void;
 }
 
 /**

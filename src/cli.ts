@@ -11,6 +11,7 @@ Usage:
   playsmart games get <game_id>
   playsmart games list
   playsmart streams wait-drained                 wait until every shard stream is empty (shard-count change)
+  playsmart status [--watch] [--json]            backlog, lag, leases, dead letters, row counts (Redis and MySQL)
   playsmart --help                               this text
 
 Configuration comes from the environment; see README.md ("Configuration") for
@@ -59,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         redis.disconnect();
       }
+    }
+    case "status": {
+      const { runStatusCommand } = await import("./cli/status-command.js");
+      const controller = new AbortController();
+      process.once("SIGINT", () => controller.abort());
+      return runStatusCommand(rest, config, (text) => process.stdout.write(text + "\n"), undefined, { signal: controller.signal });
     }
     case "games": {
       const { runGamesCommand } = await import("./cli/games-command.js");

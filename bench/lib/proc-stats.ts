@@ -77,11 +77,14 @@ export interface GroupUsage {
 
 /**
  * Watches groups of processes (the service, Redis, MariaDB, ...): CPU ticks at
- * start and stop, VmRSS sampled every `everyMs` for the peak. Call `stop` before
- * the processes exit, or their last ticks are lost.
+ * start and stop, VmRSS sampled every `everyMs` for the peak. A group given as
+ * a function is looked up again at each sample, so a process started during
+ * the window (h2load, a child of the load process) counts from its start, and
+ * one that exits before `stop` counts up to its last sample.
  */
 export class ProcWatch {
   private readonly startTicks = new Map<number, number>();
+  private readonly lastTicks = new Map<number, number>();
   private readonly peakRss = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
@@ -101,6 +104,7 @@ export class ProcWatch {
       const r = readProc(pid);
       if (r) {
         this.startTicks.set(pid, r.cpuTicks);
+        this.lastTicks.set(pid, r.cpuTicks);
         this.peakRss.set(pid, r.rssKb);
       }
     }
@@ -139,7 +143,8 @@ export class ProcWatch {
       for (const pid of pids) {
         const r = readProc(pid);
         const first = this.startTicks.get(pid);
-        if (r && first !== undefined) ticks += r.cpuTicks - first;
+        const last = r?.cpuTicks ?? this.lastTicks.get(pid);
+        if (last !== undefined && first !== undefined) ticks += last - first;
         peak = Math.max(peak, this.peakRss.get(pid) ?? 0);
         hwm = Math.max(hwm, r?.hwmKb ?? 0);
       }
@@ -161,9 +166,20 @@ export class ProcWatch {
   }
 
   private sample(): void {
+    // Processes started since the last sample, from a start after the window's.
+    for (const [group, pids] of Object.entries(this.groupsAtStart)) {
+      if (typeof pids !== "function") continue;
+      const known = new Set(this.groups[group]);
+      const fresh = pids().filter((pid) => !known.has(pid));
+      if (fresh.length === 0) continue;
+      this.groups[group] = [...(this.groups[group] ?? []), ...fresh];
+      for (const pid of fresh) this.startTicks.set(pid, 0);
+    }
     for (const pid of this.pids()) {
       const r = readProc(pid);
-      if (r && r.rssKb > (this.peakRss.get(pid) ?? 0)) this.peakRss.set(pid, r.rssKb);
+      if (r === undefined) continue;
+      this.lastTicks.set(pid, r.cpuTicks);
+      if (r.rssKb > (this.peakRss.get(pid) ?? 0)) this.peakRss.set(pid, r.rssKb);
     }
   }
 }

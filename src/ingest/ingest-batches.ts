@@ -158,17 +158,19 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
   ): Promise<AcceptedBatch> => {
     let summary: BatchSummary | undefined;
     let request: IngestRequest | undefined;
+    // One receive time for the sent_at check and the entry, as on the exact path.
+    const receivedAtMs = now();
     try {
       summary = mine(quickSummary(), callerUserId);
-      // A sent_at too far from now: the exact path gives the reason.
-      if (summary?.sentAt !== undefined && clockSkewProblem(summary.sentAt, now()) !== undefined) summary = undefined;
+      // A sent_at too far from the receive time: the exact path gives the reason.
+      if (summary?.sentAt !== undefined && clockSkewProblem(summary.sentAt, receivedAtMs) !== undefined) summary = undefined;
       if (summary === undefined) request = exactRequest();
     } catch (err) {
       return Promise.reject(err);
     }
     if (summary !== undefined) {
       const quick = summary;
-      return run(() => settle(quick, format, () => bytes, now(), dryRun), quick.eventCount);
+      return run(() => settle(quick, format, () => bytes, receivedAtMs, dryRun), quick.eventCount);
     }
     const slow = request!;
     return run(() => accept(callerUserId, slow, dryRun), eventCount(slow.body));

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { IngestOutcome } from "../ingest/ingest-batches.js";
+import type { StreamGaugeReading } from "../stream/stream-gauges.js";
 import type { RequestInfo } from "../server/request-info.js";
 
 /** One committed drain transaction, as the metrics see it. */
@@ -10,15 +11,6 @@ export interface CommitObservation {
   commitSeconds: number;
   /** Seconds from the gateway's 202 to this commit, one per entry. */
   lagSeconds: number[];
-}
-
-/** Shard stream sizes and lease, read from Redis at scrape time. */
-export interface StreamGaugeReading {
-  shard: number;
-  length: number;
-  pending: number;
-  /** Whether a worker holds the shard's lease (nobody drains a shard without one). */
-  leased: boolean;
 }
 
 /** Options of {@link createMetrics}. */

@@ -1,6 +1,14 @@
 import type { RedisClient } from "./redis-client.js";
-import type { StreamGaugeReading } from "../metrics/metrics.js";
 import { consumerGroup, leaseKey, streamKey } from "./stream-keys.js";
+
+/** Shard stream sizes and lease, read from Redis at scrape time. */
+export interface StreamGaugeReading {
+  shard: number;
+  length: number;
+  pending: number;
+  /** Whether a worker holds the shard's lease (nobody drains a shard without one). */
+  leased: boolean;
+}
 
 /**
  * XLEN, the XPENDING summary and whether a worker holds the lease, of every

@@ -1,6 +1,5 @@
 import type { RedisClient } from "./redis-client.js";
-import type { StreamGaugeReading } from "../metrics/metrics.js";
-import { readStreamGauges } from "./stream-gauges.js";
+import { readStreamGauges, type StreamGaugeReading } from "./stream-gauges.js";
 
 /** Options of {@link waitDrained}. */
 export interface WaitDrainedOptions {

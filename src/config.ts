@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { defaultCustomdataLimits, storableCustomdataDepth, type CustomdataLimits } from "./ingest/customdata-limits.js";
+import { readTracingConfig, type TracingConfig } from "./tracing/tracing-config.js";
 
 /**
  * The only reader of `process.env`. Every variable is parsed and checked here, once,
@@ -64,6 +65,8 @@ export interface Config {
   tls: TlsFiles | undefined;
   jwt: JwtConfig;
   worker: WorkerConfig;
+  /** OpenTelemetry tracing, from the standard `OTEL_*` variables. @default off */
+  tracing: TracingConfig;
 }
 
 /** Login and register limits, counted in Redis per window. */
@@ -220,6 +223,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError("ADMIN_TOKEN must be at least 16 characters");
   }
+  let tracing: TracingConfig;
+  try {
+    tracing = readTracingConfig(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: str(env, "HOST", "0.0.0.0"),
@@ -278,6 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
       gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
       storeShards: powerOfTwo(env, "STORE_SHARDS", 1, 256),
     },
+    tracing,
   };
 }
 

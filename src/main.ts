@@ -3,15 +3,19 @@ import type { Config, Role } from "./config.js";
 import { createLogger } from "./logger.js";
 import { createRedisClient, waitForRedis } from "./stream/redis-client.js";
 import { ensureDatabase } from "./store/mysql-pool.js";
+import { startTracing } from "./tracing/start-tracing.js";
 
 /**
  * `playsmart serve`: checks that the role's dependencies answer (one clear line
- * naming what to start when not), starts the role, and stops gracefully on
- * SIGTERM or SIGINT.
+ * naming what to start when not), installs tracing when an OTLP endpoint is
+ * set, starts the role, and stops gracefully on SIGTERM or SIGINT.
  */
 export async function serve(config: Config, role: Role): Promise<void> {
   const log = createLogger(config.logLevel);
   await checkDependencies(config);
+  // Before the app, so its first request is traced like the rest.
+  const tracing = config.tracing.enabled ? startTracing({ config: config.tracing, role }) : undefined;
+  if (tracing) log.info({ sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio }, "tracing on (OTLP)");
   const app = await startApp({ config, role, log });
 
   let stopping = false;
@@ -25,7 +29,9 @@ export async function serve(config: Config, role: Role): Promise<void> {
     }, config.shutdownGraceMs + 2000);
     timer.unref();
     app.close().then(
-      () => {
+      async () => {
+        // The spans of the last requests and commits are exported before exit.
+        await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, "could not export the last spans"));
         log.info("stopped");
         process.exit(0);
       },

@@ -113,7 +113,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
   // generation collections and were promoted, which made GC the largest cost.
   const append = async (entry: StreamBatch, accepted: number): Promise<AcceptedBatch> => {
     const started = performance.now();
-    await producer.append(entry);
+    await producer.append(entry, accepted);
     observer?.observeAppend((performance.now() - started) / 1000);
     return { batchId: entry.batchId, accepted, dryRun: false };
   };

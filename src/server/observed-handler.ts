@@ -1,7 +1,9 @@
 import type { Logger } from "../logger.js";
 import { uuidV7 } from "../stream/uuid-v7.js";
+import { tracingActive } from "../tracing/tracer.js";
 import type { DualHandler } from "./one-port-server.js";
 import { clientIpOf, protocolOf, setRequestInfo, type RequestInfo } from "./request-info.js";
+import { endRequestSpan, runIn, startRequestSpan } from "./request-span.js";
 
 /** Called once per finished request, e.g. to count it in metrics. */
 export type RequestObserver = (info: RequestInfo, status: number, seconds: number) => void;
@@ -23,7 +25,8 @@ const usableId = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Wraps the request handler with a request id (taken from `x-request-id` or made,
  * and returned in the response) and one structured log line per request: route,
- * protocol, status, code, duration and user id, never a header or body value.
+ * protocol, status, code, duration and user id, never a header or body value;
+ * with tracing on, a span per request too.
  */
 export function createObservedHandler(options: ObservedHandlerOptions): DualHandler {
   const { handler, log, knownRoutes } = options;
@@ -43,9 +46,11 @@ export function createObservedHandler(options: ObservedHandlerOptions): DualHand
     };
     setRequestInfo(req, info);
     res.setHeader("x-request-id", id);
+    const traced = tracingActive() ? startRequestSpan(req.method ?? "GET", req.headers, info) : undefined;
     res.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.statusCode;
+      if (traced) endRequestSpan(traced.span, info, status);
       for (const observe of observers) observe(info, status, seconds);
       log.info(
         {
@@ -61,6 +66,7 @@ export function createObservedHandler(options: ObservedHandlerOptions): DualHand
         "request",
       );
     });
-    handler(req, res);
+    if (traced) runIn(traced.context, () => handler(req, res));
+    else handler(req, res);
   };
 }

@@ -28,6 +28,11 @@ export interface StreamBatch {
    * `s`: entries without it (and workers that do not read it) stay valid.
    */
   clockSkewUs?: number;
+  /**
+   * W3C `traceparent` of the append's span, when that span was sampled: the
+   * worker's commit span links to it. Optional field `p`, like `s`.
+   */
+  traceParent?: string;
 }
 
 /** An entry that can never be processed; it goes to the dead letters. */
@@ -47,6 +52,7 @@ export function encodeEntry(batch: StreamBatch): Array<string | Buffer> {
     "d", batch.body,
   ];
   if (batch.clockSkewUs !== undefined) fields.push("s", String(batch.clockSkewUs));
+  if (batch.traceParent !== undefined) fields.push("p", batch.traceParent);
   return fields;
 }
 
@@ -77,6 +83,9 @@ export function decodeEntry(fields: Buffer[]): StreamBatch {
     if (!Number.isSafeInteger(clockSkewUs)) throw new PoisonEntryError("bad clock skew");
     batch.clockSkewUs = clockSkewUs;
   }
+  // A bad trace context loses a link, not the batch: the worker just does not link it.
+  const traceParent = map.get("p");
+  if (traceParent !== undefined) batch.traceParent = traceParent.toString("latin1");
   return batch;
 }
 

@@ -1,6 +1,9 @@
 import type { Logger } from "../logger.js";
+import { SpanStatusCode } from "@opentelemetry/api";
 import { storeShardOf } from "../store/store-shard.js";
-import type { BatchTransaction } from "./batch-transaction.js";
+import { spanAttr, tracingActive } from "../tracing/tracer.js";
+import type { BatchTransaction, Outcome } from "./batch-transaction.js";
+import { startCommitSpan } from "./commit-span.js";
 import { describeError } from "./describe-error.js";
 import { usersOf, type DrainWorkerHooks } from "./drain-hooks.js";
 import type { DrainObserver } from "./drain-observer.js";
@@ -68,38 +71,20 @@ export function createBatchSettler(options: BatchSettlerOptions): BatchSettler {
       await acknowledge(held, []);
       return;
     }
-    const outcome = await transaction.apply(goods, dead, held, write);
-    if (outcome.kind === "abandoned") return;
-    if (outcome.kind === "committed") {
-      const { result } = outcome;
-      stats.transactionsCommitted++;
-      stats.eventsStored += result.eventsStored;
-      stats.awards += result.awards;
-      stats.coinsAwarded += result.coinsAwarded;
-      stats.deadLetters += dead.length;
-      // Clamped: a gateway clock ahead of this one must not report negative lag.
-      const now = Date.now();
-      const lagMs = goods.map((g) => Math.max(0, now - g.expanded.batch.receivedAtMs));
-      if (lagMs.length > 0) stats.lastCommitLagMs = Math.max(...lagMs);
-      observer?.observeCommit({
-        entries: held.length,
-        eventsStored: result.eventsStored,
-        coinsAwarded: result.coinsAwarded,
-        commitSeconds: outcome.seconds,
-        lagSeconds: lagMs.map((ms) => ms / 1000),
-      });
-      if (dead.length > 0) observer?.observeDeadLetters(dead.length);
-      for (const d of dead) log.warn({ stream: d.entry.stream, entry: d.entry.id, error: d.error }, "entry moved to the dead letters");
-      if (hooks.afterCommit) {
-        try {
-          await hooks.afterCommit({ entryIds: held.map((h) => h.id), userIds: usersOf(goods), eventsStored: result.eventsStored });
-        } catch {
-          return;
-        }
+    const span = tracingActive() && goods.length > 0 ? startCommitSpan(goods, held.length) : undefined;
+    let outcome: Outcome;
+    try {
+      outcome = await transaction.apply(goods, dead, held, write);
+      span?.setAttribute(spanAttr.outcome, outcome.kind);
+      if (outcome.kind === "failed") span?.setStatus({ code: SpanStatusCode.ERROR, message: outcome.errorKind });
+      if (outcome.kind === "committed") {
+        span?.setAttribute(spanAttr.eventCount, outcome.result.eventsStored);
+        await settleCommitted(goods, dead, held, outcome);
       }
-      await acknowledge(held, dead);
-      return;
+    } finally {
+      span?.end();
     }
+    if (outcome.kind !== "failed") return;
 
     // A failure that is not about MySQL's availability: find the entry at fault
     // by storing each on its own, so it cannot hold back the others.
@@ -120,6 +105,37 @@ export function createBatchSettler(options: BatchSettlerOptions): BatchSettler {
     }
     // Left pending: a later claim retries it, and maxAttempts ends the retries.
     log.error({ err: describeError(error), entries: held.map((h) => h.id) }, "could not store entries; they stay pending");
+  }
+
+  /** Counts and reports a commit, then acknowledges its entries. */
+  async function settleCommitted(goods: Good[], dead: DeadLetterOut[], held: HeldEntry[], outcome: Extract<Outcome, { kind: "committed" }>): Promise<void> {
+    const { result } = outcome;
+    stats.transactionsCommitted++;
+    stats.eventsStored += result.eventsStored;
+    stats.awards += result.awards;
+    stats.coinsAwarded += result.coinsAwarded;
+    stats.deadLetters += dead.length;
+    // Clamped: a gateway clock ahead of this one must not report negative lag.
+    const now = Date.now();
+    const lagMs = goods.map((g) => Math.max(0, now - g.expanded.batch.receivedAtMs));
+    if (lagMs.length > 0) stats.lastCommitLagMs = Math.max(...lagMs);
+    observer?.observeCommit({
+      entries: held.length,
+      eventsStored: result.eventsStored,
+      coinsAwarded: result.coinsAwarded,
+      commitSeconds: outcome.seconds,
+      lagSeconds: lagMs.map((ms) => ms / 1000),
+    });
+    if (dead.length > 0) observer?.observeDeadLetters(dead.length);
+    for (const d of dead) log.warn({ stream: d.entry.stream, entry: d.entry.id, error: d.error }, "entry moved to the dead letters");
+    if (hooks.afterCommit) {
+      try {
+        await hooks.afterCommit({ entryIds: held.map((h) => h.id), userIds: usersOf(goods), eventsStored: result.eventsStored });
+      } catch {
+        return;
+      }
+    }
+    await acknowledge(held, dead);
   }
 
   // Acknowledging can only fail for want of Redis; the commit is done, so a

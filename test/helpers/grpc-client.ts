@@ -44,6 +44,8 @@ export interface CallOpts {
   authorization?: string;
   /** Milliseconds until the deadline. @default 5000 */
   timeoutMs?: number;
+  /** More metadata entries (e.g. `traceparent`). */
+  metadata?: Record<string, string>;
 }
 
 function lookup(root: grpc.GrpcObject, dotted: string): grpc.ServiceClientConstructor {
@@ -68,6 +70,7 @@ export function createDynamicClient(baseUrl: string, file: string, service: stri
     call<Res>(method: string, request: unknown, options: CallOpts = {}): Promise<Res> {
       const metadata = new grpc.Metadata();
       if (options.authorization !== undefined) metadata.add("authorization", options.authorization);
+      for (const [k, v] of Object.entries(options.metadata ?? {})) metadata.add(k, v);
       const fn = (client as unknown as Record<string, UnaryMethod>)[method];
       if (typeof fn !== "function") throw new Error(`no method ${method} on ${service}`);
       return new Promise<Res>((resolve, reject) => {

@@ -70,7 +70,7 @@ export interface Bench {
 
 // Configuration the service reads; stripped from the inherited environment so
 // a developer's shell settings cannot leak into the measured processes.
-const serviceVariable = /^(PORT|HOST|REDIS_URL|MYSQL_URL|STREAM_|ADMIN_TOKEN|BODY_LIMIT_BYTES|CUSTOMDATA_|JWT_|TLS_|HTTP_|SHUTDOWN_GRACE_MS|GRPC_REFLECTION|LOG_LEVEL|WORKER_|GAMES_CACHE_MS)/;
+const serviceVariable = /^(PORT|HOST|REDIS_URL|MYSQL_URL|STREAM_|ADMIN_TOKEN|BODY_LIMIT_BYTES|CUSTOMDATA_|JWT_|TLS_|HTTP_|SHUTDOWN_GRACE_MS|GRPC_REFLECTION|LOG_LEVEL|WORKER_|GAMES_CACHE_MS|OTEL_)/;
 
 function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !serviceVariable.test(k)));

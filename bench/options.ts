@@ -13,6 +13,7 @@ export const scenarioOrder = [
   "grpc-20",
   "grpc-200",
   "grpc-200-paired",
+  "rest-200-traced",
   "connect-json-200",
   "baseline-drain",
   "drain-1w",

@@ -59,6 +59,7 @@ async function runScenario(bench: Bench, name: ScenarioName, pending: readonly S
   switch (name) {
     case "rest-200-paired":
     case "grpc-200-paired":
+    case "rest-200-traced":
       return [await runPairedIngestScenario(bench, name)];
     case "baseline-drain":
       return [await runDrainScenario(bench, name, 1, true)];

@@ -1,4 +1,5 @@
 import type { Bench } from "../context.js";
+import { startOtlpSink } from "../lib/otlp-sink.js";
 import type { GroupUsage } from "../lib/proc-stats.js";
 import { LatencyHistogram } from "../load/histogram.js";
 import { successLabel, type LoadJob, type LoadResult } from "../load/job.js";
@@ -21,11 +22,25 @@ interface Target {
   keys: readonly string[];
 }
 
+/** How a paired scenario is judged. */
+interface PairedSpec {
+  subject: ScenarioName;
+  reference: ScenarioName;
+  /** Least events/s ratio of subject over reference. */
+  target: number;
+  /**
+   * The subject runs on a second gateway with tracing on (OTLP to a sink in the
+   * bench, `parentbased_traceidratio` at this ratio); judged on gateway CPU per event.
+   */
+  tracedRatio?: number;
+}
+
 /** The paired scenarios: the scenario measured, and the one it is compared with in alternating slices. */
 export const pairedSpecs = {
   "rest-200-paired": { subject: "rest-200", reference: "baseline-ingest", target: 0.7 },
   "grpc-200-paired": { subject: "grpc-200", reference: "rest-200", target: 1 },
-} as const satisfies Partial<Record<ScenarioName, { subject: ScenarioName; reference: ScenarioName; target: number }>>;
+  "rest-200-traced": { subject: "rest-200", reference: "rest-200", target: 0.95, tracedRatio: 0.01 },
+} as const satisfies Partial<Record<ScenarioName, PairedSpec>>;
 
 /** A paired scenario's name. */
 export type PairedScenario = keyof typeof pairedSpecs;
@@ -42,13 +57,16 @@ export type PairedScenario = keyof typeof pairedSpecs;
  * notes give each round's ratio, which shows how much the host moved.
  */
 export async function runPairedIngestScenario(bench: Bench, name: PairedScenario): Promise<Row> {
-  const spec = pairedSpecs[name];
+  const spec: PairedSpec = pairedSpecs[name];
   const bare = spec.reference === "baseline-ingest" ? await startBareServer(bench) : undefined;
+  const traced = spec.tracedRatio !== undefined ? await startTracedGateway(bench, spec.tracedRatio) : undefined;
   const targetOf = (scenario: ScenarioName): Target =>
     scenario === "baseline-ingest"
       ? { job: { ...ingestJob(bench, ingestSpecs[scenario]!), url: bare!.url }, pid: bare!.pid, keys: [bare!.key] }
       : { job: ingestJob(bench, ingestSpecs[scenario]!), pid: bench.gatewayPid, keys: bench.streamKeys };
-  const subjectTarget = targetOf(spec.subject);
+  const subjectTarget = traced
+    ? { ...targetOf(spec.subject), job: { ...targetOf(spec.subject).job, url: traced.url }, pid: traced.pid }
+    : targetOf(spec.subject);
   const referenceTarget = targetOf(spec.reference);
   const sliceMs = Math.max(250, Math.round(bench.options.durationMs / 2));
   const subject: Side = { results: [], usages: [] };
@@ -70,8 +88,48 @@ export async function runPairedIngestScenario(bench: Bench, name: PairedScenario
     }
   } finally {
     await bare?.stop();
+    await traced?.stop();
   }
-  return pairedRow(name, subjectTarget.job, referenceTarget.job, subject, reference, roundRatios);
+  const row = pairedRow(name, subjectTarget.job, referenceTarget.job, subject, reference, roundRatios);
+  if (traced) {
+    const perEvent = (side: Side) => (meanUsage(side.usages).svc?.cpuPct ?? 0) * 1e4 / eventsPerSec(side.results);
+    const on = perEvent(subject);
+    const off = perEvent(reference);
+    row.notes.push(
+      `gateway CPU per event: tracing off ${off.toFixed(2)} µs, on at ${(spec.tracedRatio! * 100).toFixed(0)}% sampling ${on.toFixed(2)} µs,` +
+        ` ratio ${(on / off).toFixed(3)} (target <= 1.05); ${traced.exports()} OTLP exports, ${traced.spans()} spans`,
+    );
+    row.details.cpuUsPerEvent = { off, on, ratio: on / off };
+    // Too few requests to expect a sampled one in a --quick run: judged only when 20 were due.
+    const requests = subject.results.reduce((n, r) => n + r.ok, 0);
+    if (traced.spans() === 0 && requests * spec.tracedRatio! >= 20) row.failures.push(`the traced gateway exported no span of ${requests} requests`);
+  }
+  return row;
+}
+
+/**
+ * A second gateway on the same database and streams with tracing on: OTLP/HTTP
+ * to a sink in this process, sampling a share of the requests (the bench sends
+ * no traceparent, so every request is a root the ratio decides).
+ */
+async function startTracedGateway(bench: Bench, ratio: number) {
+  const sink = await startOtlpSink();
+  const child = await bench.startService("gateway-traced", "gateway", {
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+    OTEL_TRACES_SAMPLER_ARG: String(ratio),
+  });
+  return {
+    url: child.url,
+    pid: child.pid,
+    exports: sink.exports,
+    spans: sink.spans,
+    async stop() {
+      // Stopped before the sink, so its last export is counted.
+      await child.stop();
+      await sink.stop();
+    },
+  };
 }
 
 function eventsPerSec(results: readonly LoadResult[]): number {

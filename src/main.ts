@@ -3,7 +3,6 @@ import type { Config, Role } from "./config.js";
 import { createLogger } from "./logger.js";
 import { createRedisClient, waitForRedis } from "./stream/redis-client.js";
 import { ensureDatabase } from "./store/mysql-pool.js";
-import { startTracing } from "./tracing/start-tracing.js";
 
 /**
  * `playsmart serve`: checks that the role's dependencies answer (one clear line
@@ -13,8 +12,11 @@ import { startTracing } from "./tracing/start-tracing.js";
 export async function serve(config: Config, role: Role): Promise<void> {
   const log = createLogger(config.logLevel);
   await checkDependencies(config);
-  // Before the app, so its first request is traced like the rest.
-  const tracing = config.tracing.enabled ? startTracing({ config: config.tracing, role }) : undefined;
+  // Before the app, so its first request is traced like the rest. Imported only
+  // when on: with tracing off the SDK and exporter are not even loaded.
+  const tracing = config.tracing.enabled
+    ? (await import("./tracing/start-tracing.js")).startTracing({ config: config.tracing, role })
+    : undefined;
   if (tracing) log.info({ sampler: config.tracing.sampler, ratio: config.tracing.samplerRatio }, "tracing on (OTLP)");
   const app = await startApp({ config, role, log });
 

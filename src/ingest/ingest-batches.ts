@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import { BufferFullError, PermissionDeniedError, RateLimitedError, UnavailableError, ValidationError } from "../errors.js";
 import type { EntryFormat, StreamBatch } from "../stream/stream-entry.js";
 import type { StreamProducer } from "../stream/stream-producer.js";
@@ -23,6 +24,8 @@ export interface AcceptedBatch {
 export interface AcceptOptions {
   /** Check only, as the batch's own `dry_run` field asks (REST's `?dry_run=true`). */
   dryRun?: boolean;
+  /** The request's trace context (its span), with tracing on: the append's span is its child. */
+  trace?: Context | undefined;
 }
 
 /** A request body in two forms: decoded for checks, encoded for the stream. */
@@ -53,7 +56,7 @@ export interface IngestBatches {
    * so every answer and error is the same.
    * @throws ValidationError (also for malformed wire data), PermissionDeniedError, UnavailableError
    */
-  acceptBinary(callerUserId: string, bytes: Uint8Array): Promise<AcceptedBatch>;
+  acceptBinary(callerUserId: string, bytes: Uint8Array, options?: AcceptOptions): Promise<AcceptedBatch>;
   /**
    * {@link accept} for a JSON body exactly as received (REST), queued as it is.
    * A plain valid batch is checked on its bytes in one pass (`checkJsonBatch`);
@@ -73,7 +76,7 @@ export interface IngestBatches {
    * is: the same answers and errors as connect's parse and `accept` give it.
    * @throws PermissionDeniedError, ValidationError, UnavailableError
    */
-  acceptCheckedJson(callerUserId: string, checked: CheckedJsonBatch): Promise<AcceptedBatch>;
+  acceptCheckedJson(callerUserId: string, checked: CheckedJsonBatch, options?: AcceptOptions): Promise<AcceptedBatch>;
 }
 
 /** A valid JSON batch and its summary, made by {@link IngestBatches.checkConnectJson} only. */
@@ -111,23 +114,24 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
   // the validated events are garbage by then: kept alive across the Redis round
   // trip, as they were when this was one async function, they outlived young-
   // generation collections and were promoted, which made GC the largest cost.
-  const append = async (entry: StreamBatch, accepted: number): Promise<AcceptedBatch> => {
+  const append = async (entry: StreamBatch, accepted: number, trace: Context | undefined): Promise<AcceptedBatch> => {
     const started = performance.now();
-    await producer.append(entry, accepted);
+    await producer.append(entry, accepted, trace);
     observer?.observeAppend((performance.now() - started) / 1000);
     return { batchId: entry.batchId, accepted, dryRun: false };
   };
 
   // A valid batch: queued, or for a dry run answered without touching Redis (so
   // neither the stream nor the player's rate allowance sees it).
-  const settle = (summary: BatchSummary, format: EntryFormat, body: () => Buffer | string, receivedAtMs: number, dryRun: boolean) => {
+  const settle = (summary: BatchSummary, format: EntryFormat, body: () => Buffer | string, receivedAtMs: number, options: AcceptOptions | undefined) => {
+    const dryRun = options?.dryRun === true;
     if (dryRun || summary.dryRun === true) return Promise.resolve({ batchId: "", accepted: summary.eventCount, dryRun: true });
     const entry: StreamBatch = { batchId: uuidV7(receivedAtMs), userId: summary.userId, gameId: summary.gameId, receivedAtMs, format, body: body() };
     if (summary.sentAt !== undefined) entry.clockSkewUs = clockSkewUs(summary.sentAt, receivedAtMs);
-    return append(entry, summary.eventCount);
+    return append(entry, summary.eventCount, options?.trace);
   };
 
-  const accept = (callerUserId: string, request: IngestRequest, dryRun: boolean): Promise<AcceptedBatch> => {
+  const accept = (callerUserId: string, request: IngestRequest, options: AcceptOptions | undefined): Promise<AcceptedBatch> => {
     const claimed = peekUserId(request.body);
     // Ownership is checked before the events so another player's batch learns
     // nothing about its own validity.
@@ -136,7 +140,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     }
     const receivedAtMs = now();
     const batch = checkBatch(request.body, limits, receivedAtMs);
-    return settle(batch, request.format, request.encoded, receivedAtMs, dryRun);
+    return settle(batch, request.format, request.encoded, receivedAtMs, options);
   };
 
   // The one-pass checks answer only for a valid batch of the caller's own;
@@ -154,7 +158,7 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     exactRequest: () => IngestRequest,
     format: EntryFormat,
     bytes: Buffer,
-    dryRun = false,
+    options: AcceptOptions | undefined,
   ): Promise<AcceptedBatch> => {
     let summary: BatchSummary | undefined;
     let request: IngestRequest | undefined;
@@ -170,10 +174,10 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
     }
     if (summary !== undefined) {
       const quick = summary;
-      return run(() => settle(quick, format, () => bytes, receivedAtMs, dryRun), quick.eventCount);
+      return run(() => settle(quick, format, () => bytes, receivedAtMs, options), quick.eventCount);
     }
     const slow = request!;
-    return run(() => accept(callerUserId, slow, dryRun), eventCount(slow.body));
+    return run(() => accept(callerUserId, slow, options), eventCount(slow.body));
   };
 
   // Runs one request up to its append and, with an observer, reports its
@@ -203,19 +207,19 @@ export function createIngestBatches(options: IngestBatchesOptions): IngestBatche
   };
 
   return {
-    accept: (callerUserId, request, options) => run(() => accept(callerUserId, request, options?.dryRun === true), eventCount(request.body)),
-    acceptBinary: (callerUserId, bytes) =>
-      acceptEncoded(callerUserId, () => checkWireBatch(bytes, limits), () => binaryRequest(bytes), "pb", asBuffer(bytes)),
+    accept: (callerUserId, request, options) => run(() => accept(callerUserId, request, options), eventCount(request.body)),
+    acceptBinary: (callerUserId, bytes, options) =>
+      acceptEncoded(callerUserId, () => checkWireBatch(bytes, limits), () => binaryRequest(bytes), "pb", asBuffer(bytes), options),
     acceptJson: (callerUserId, body, options) =>
-      acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body, options?.dryRun === true),
+      acceptEncoded(callerUserId, () => checkJsonBatch(body, limits), () => jsonRequest(body), "json", body, options),
     checkConnectJson: (body) => {
       const summary = checkProtoJsonBatch(body, limits);
       return summary && { summary, body };
     },
     // A sure batch has a user_id; another player's takes `accept`'s path, which
     // refuses it before anything else, as for a message connect decoded.
-    acceptCheckedJson: (callerUserId, { summary, body }) =>
-      acceptEncoded(callerUserId, () => summary, () => jsonRequest(body), "json", body),
+    acceptCheckedJson: (callerUserId, { summary, body }, options) =>
+      acceptEncoded(callerUserId, () => summary, () => jsonRequest(body), "json", body, options),
   };
 }
 

@@ -8,6 +8,7 @@ import { requestToPlain } from "../ingest/request-to-plain.js";
 import { createIngestWireMethod, type WireIngestEventsRequest } from "./ingest-wire-schema.js";
 import type { BinaryRpc, JsonPrecheck } from "./rpc-adapter.js";
 import { rawMessageKey } from "./raw-request.js";
+import { requestInfoKey, type RequestInfo } from "./request-info.js";
 
 /** `playsmart.ingest.v1.IngestService` over Connect, gRPC and gRPC-Web (JSON requests take this one). */
 export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof IngestService> {
@@ -24,7 +25,7 @@ export function createIngestService(ingest: IngestBatches): ServiceImpl<typeof I
         body: requestToPlain(req),
         format: raw?.format ?? "pb",
         encoded: () => raw?.bytes ?? Buffer.from(toBinary(IngestEventsRequestSchema, req)),
-      });
+      }, traceOf(ctx.values));
       return answerOf(accepted);
     },
   };
@@ -61,7 +62,12 @@ async function acceptChecked(ingest: IngestBatches, values: ContextValues): Prom
   const userId = requirePlayer(values.get(principalKey));
   const checked = values.get(checkedJsonKey);
   if (checked === undefined) throw new Error("IngestEvents: a prechecked call without its check");
-  return answerOf(await ingest.acceptCheckedJson(userId, checked));
+  return answerOf(await ingest.acceptCheckedJson(userId, checked, traceOf(values)));
+}
+
+// The request span's context, which the append's span is a child of.
+function traceOf(values: ContextValues): { trace: RequestInfo["traceContext"] } {
+  return { trace: values.get(requestInfoKey)?.traceContext };
 }
 
 /** The response of {@link createIngestWireHandler}: an `IngestEventsResponse`. */
@@ -85,14 +91,14 @@ export function createIngestWireHandler(
     // path, which leaves `message` undecoded), are checked and queued whole.
     const accepted =
       raw?.format === "pb"
-        ? await ingest.acceptBinary(userId, raw.bytes)
+        ? await ingest.acceptBinary(userId, raw.bytes, traceOf(ctx.values))
         : await ingest.accept(userId, {
             body: { user_id: req.userId, game_id: req.gameId, events: scanEvents(req.events), sent_at: req.sentAt, dry_run: req.dryRun },
             format: "pb",
             // A compressed call: the events are written back as they came
             // (bytes and Event share one encoding).
             encoded: () => Buffer.from(toBinary(requestSchema, req)),
-          });
+          }, traceOf(ctx.values));
     return answerOf(accepted);
   };
 }

@@ -3,7 +3,7 @@ import { uuidV7 } from "../stream/uuid-v7.js";
 import { tracingActive } from "../tracing/tracer.js";
 import type { DualHandler } from "./one-port-server.js";
 import { clientIpOf, protocolOf, setRequestInfo, type RequestInfo } from "./request-info.js";
-import { endRequestSpan, runIn, startRequestSpan } from "./request-span.js";
+import { endRequestSpan, startRequestSpan } from "./request-span.js";
 
 /** Called once per finished request, e.g. to count it in metrics. */
 export type RequestObserver = (info: RequestInfo, status: number, seconds: number) => void;
@@ -47,6 +47,7 @@ export function createObservedHandler(options: ObservedHandlerOptions): DualHand
     setRequestInfo(req, info);
     res.setHeader("x-request-id", id);
     const traced = tracingActive() ? startRequestSpan(req.method ?? "GET", req.headers, info) : undefined;
+    if (traced) info.traceContext = traced.context;
     res.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.statusCode;
@@ -66,7 +67,6 @@ export function createObservedHandler(options: ObservedHandlerOptions): DualHand
         "request",
       );
     });
-    if (traced) runIn(traced.context, () => handler(req, res));
-    else handler(req, res);
+    handler(req, res);
   };
 }

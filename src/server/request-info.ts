@@ -1,4 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { Context } from "@opentelemetry/api";
 
 /** What the request log line and metrics know about one request. */
 export interface RequestInfo {
@@ -14,6 +15,11 @@ export interface RequestInfo {
   userId?: string;
   /** Connect/gRPC code of an RPC (`ok` or e.g. `invalid_argument`). */
   code?: string;
+  /**
+   * With tracing on, the context of the request's span, handed to the ingest
+   * call explicitly (no AsyncLocalStorage: see `start-tracing.ts`).
+   */
+  traceContext?: Context;
 }
 
 const byRequest = new WeakMap<object, RequestInfo>();

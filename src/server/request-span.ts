@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span } from "@opentelemetry/api";
 import { spanAttr, tracer } from "../tracing/tracer.js";
 import type { RequestInfo } from "./request-info.js";
 
-/** A request's span and the context to serve it in (the span active, so the append is its child). */
+/** A request's span, and the context that makes it the parent of the append. */
 export interface RequestSpan {
   span: Span;
   context: Context;
@@ -43,9 +43,4 @@ export function endRequestSpan(span: Span, info: RequestInfo, status: number): v
   const failed = status >= 500 || (info.code !== undefined && ["internal", "unavailable", "unknown", "data_loss"].includes(info.code));
   if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
-}
-
-/** Runs `fn` with `ctx` active. */
-export function runIn<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
 }

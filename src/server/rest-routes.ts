@@ -100,7 +100,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
         const userId = await player(req);
         const dryRun = dryRunParameter(req.url);
         const raw = await readBody(req, bodyLimitBytes);
-        const accepted = await g.ingest.acceptJson(userId, raw, { dryRun });
+        const accepted = await g.ingest.acceptJson(userId, raw, { dryRun, trace: requestInfoOf(req)?.traceContext });
         if (accepted.dryRun) send(res, 200, { accepted: accepted.accepted, dry_run: true });
         else send(res, 202, { batch_id: accepted.batchId, accepted: accepted.accepted });
       },

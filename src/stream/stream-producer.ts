@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
 import type { RedisClient } from "./redis-client.js";
 import { spanAttr, sampledTraceParent, tracer, tracingActive } from "../tracing/tracer.js";
 import { BufferFullError, RateLimitedError, UnavailableError } from "../errors.js";
@@ -11,11 +11,12 @@ import { rateBucketKey, shardOf, streamKey } from "./stream-keys.js";
 export interface StreamProducer {
   /**
    * Appends one batch as one stream entry and resolves with its entry id once
-   * Redis acknowledged it. `eventCount` only labels the append's span.
+   * Redis acknowledged it. With tracing on, the append's span is a child of
+   * `trace` (the request's span) and `eventCount` labels it.
    * @throws RateLimitedError when the player is over its rate,
    *   UnavailableError when the buffer is full or Redis does not take it.
    */
-  append(batch: StreamBatch, eventCount?: number): Promise<string>;
+  append(batch: StreamBatch, eventCount?: number, trace?: Context): Promise<string>;
 }
 
 /** Options of {@link createStreamProducer}. */
@@ -92,7 +93,7 @@ export function createStreamProducer(options: StreamProducerOptions): StreamProd
   }
 
   return {
-    append(batch, eventCount) {
+    append(batch, eventCount, trace) {
       if (!tracingActive()) return append(batch);
       const shard = shardOf(batch.userId, shards);
       const span = tracer().startSpan(`send ${streamKey(prefix, shard)}`, {
@@ -105,7 +106,7 @@ export function createStreamProducer(options: StreamProducerOptions): StreamProd
           [spanAttr.batchId]: batch.batchId,
           ...(eventCount !== undefined ? { [spanAttr.eventCount]: eventCount } : {}),
         },
-      });
+      }, trace);
       return tracedAppend(batch, span);
     },
   };

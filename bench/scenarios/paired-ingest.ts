@@ -59,7 +59,10 @@ export type PairedScenario = keyof typeof pairedSpecs;
 export async function runPairedIngestScenario(bench: Bench, name: PairedScenario): Promise<Row> {
   const spec: PairedSpec = pairedSpecs[name];
   const bare = spec.reference === "baseline-ingest" ? await startBareServer(bench) : undefined;
+  // Both sides on gateways started here: one started long before would be
+  // warmer than a new traced one, and the comparison would measure that.
   const traced = spec.tracedRatio !== undefined ? await startTracedGateway(bench, spec.tracedRatio) : undefined;
+  const untraced = traced ? await bench.startService("gateway-untraced", "gateway") : undefined;
   const targetOf = (scenario: ScenarioName): Target =>
     scenario === "baseline-ingest"
       ? { job: { ...ingestJob(bench, ingestSpecs[scenario]!), url: bare!.url }, pid: bare!.pid, keys: [bare!.key] }
@@ -67,7 +70,9 @@ export async function runPairedIngestScenario(bench: Bench, name: PairedScenario
   const subjectTarget = traced
     ? { ...targetOf(spec.subject), job: { ...targetOf(spec.subject).job, url: traced.url }, pid: traced.pid }
     : targetOf(spec.subject);
-  const referenceTarget = targetOf(spec.reference);
+  const referenceTarget = untraced
+    ? { ...targetOf(spec.reference), job: { ...targetOf(spec.reference).job, url: untraced.url }, pid: untraced.pid }
+    : targetOf(spec.reference);
   const sliceMs = Math.max(250, Math.round(bench.options.durationMs / 2));
   const subject: Side = { results: [], usages: [] };
   const reference: Side = { results: [], usages: [] };
@@ -89,6 +94,7 @@ export async function runPairedIngestScenario(bench: Bench, name: PairedScenario
   } finally {
     await bare?.stop();
     await traced?.stop();
+    await untraced?.stop();
   }
   const row = pairedRow(name, subjectTarget.job, referenceTarget.job, subject, reference, roundRatios);
   if (traced) {

@@ -96,12 +96,13 @@ export function createStreamProducer(options: StreamProducerOptions): StreamProd
     append(batch, eventCount, trace) {
       if (!tracingActive()) return append(batch);
       const shard = shardOf(batch.userId, shards);
-      const span = tracer().startSpan(`send ${streamKey(prefix, shard)}`, {
+      const key = streamKey(prefix, shard);
+      const span = tracer().startSpan(`send ${key}`, {
         kind: SpanKind.PRODUCER,
         attributes: {
           "messaging.system": "redis",
           "messaging.operation.type": "send",
-          "messaging.destination.name": streamKey(prefix, shard),
+          "messaging.destination.name": key,
           [spanAttr.shard]: shard,
           [spanAttr.batchId]: batch.batchId,
           ...(eventCount !== undefined ? { [spanAttr.eventCount]: eventCount } : {}),

@@ -52,10 +52,11 @@ export function startTracing(options: TracingOptions): Tracing {
     sampler: createLinkSampler(samplerOf(config)),
     spanProcessors: [processor],
   });
-  // No context manager: Node 20's AsyncLocalStorage hooks every promise of the
-  // process, which cost the gateway 30% CPU per event at 1% sampling (bench
-  // rest-200-traced). The one parent that crosses an await, request -> append,
-  // is handed down explicitly (RequestInfo.traceContext -> AcceptOptions.trace).
+  // No context manager: Node 20's AsyncLocalStorage runs a hook for every
+  // promise of the process, sampled or not (rest-200-traced read 1.08-1.30x with
+  // it; see docs/performance.md#tracing for that row's own bias). The one parent
+  // that crosses an await, request -> append, is handed down explicitly
+  // (RequestInfo.traceContext -> AcceptOptions.trace), which costs nothing.
   provider.register({ contextManager: null });
   setTracingActive(true);
   return {

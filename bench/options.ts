@@ -20,6 +20,8 @@ export const scenarioOrder = [
   "baseline-drain-2w",
   "drain-2w",
   "drain-2w-paired",
+  "drain-1w-erasure",
+  "drain-1w-retention",
   "sustained",
   "overload",
   "cluster-shards",
@@ -61,6 +63,8 @@ export interface BenchOptions {
   drainEvents: number;
   drainBatch: number;
   drainUsers: number;
+  /** Events erased, or removed by retention, beside the drains of drain-1w-erasure and drain-1w-retention. */
+  sideEvents: number;
   /** Give up on a drain after this long, ms. */
   drainTimeoutMs: number;
   /** Shard counts of `cluster-shards` (as many workers as shards each). */
@@ -120,6 +124,8 @@ export const usage = `npm run bench -- [options]
   --drain-events 1000000  events pre-filled for each drain scenario (quick: 12000)
   --drain-batch 20        events per pre-filled stream entry
   --drain-users 10000     players the pre-filled events belong to (quick: 300)
+  --side-events 1000000   events erased (drain-1w-erasure) or removed by retention (drain-1w-retention)
+                          beside a drain (quick: 20000)
   --cluster-shards 1,2,4  cluster-shards: STREAM_SHARDS of each run, with as many workers
   --drain-rate N          events/s of one worker for sustained/overload when drain-1w is not run
   --sustained 3m          sustained pipeline (soak) time (quick: 3s)
@@ -208,7 +214,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "side-events", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -242,6 +248,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     drainEvents: int("drain-events", quick ? 12_000 : 1_000_000),
     drainBatch: int("drain-batch", 20),
     drainUsers: int("drain-users", quick ? 300 : 10_000),
+    sideEvents: int("side-events", quick ? 20_000 : 1_000_000),
     drainTimeoutMs: parseDuration(one("drain-timeout") ?? "20m"),
     clusterShards: parseShardList(one("cluster-shards") ?? "1,2,4"),
     drainRate: drainRate === undefined ? undefined : int("drain-rate", 1),

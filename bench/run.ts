@@ -20,6 +20,7 @@ import { computeRatios, formatTable } from "./report.js";
 import { newRow, type Row } from "./row.js";
 import { runClusterShardsScenario } from "./scenarios/cluster-shards.js";
 import { runDrainScenario } from "./scenarios/drain.js";
+import { runDrainBesideScenarios } from "./scenarios/drain-beside.js";
 import { runPairedDrainScenario } from "./scenarios/paired-drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
 import { runPairedIngestScenario } from "./scenarios/paired-ingest.js";
@@ -71,6 +72,9 @@ async function runScenario(bench: Bench, name: ScenarioName, pending: readonly S
       return [await runDrainScenario(bench, name, 2, false)];
     case "drain-2w-paired":
       return [await runPairedDrainScenario(bench)];
+    case "drain-1w-erasure":
+    case "drain-1w-retention":
+      return runDrainBesideScenarios(bench);
     case "sustained":
       return runPipelineScenarios(bench, { sustained: true, overload: pending.includes("overload") });
     case "overload":

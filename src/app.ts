@@ -5,6 +5,8 @@ import type { Pool } from "mysql2/promise";
 import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health } from "../gen/health/v1/health_pb.js";
+import { EventAdminService } from "../gen/playsmart/admin/v1/events_pb.js";
+import { PlayerAdminService } from "../gen/playsmart/admin/v1/players_pb.js";
 import { AuthService } from "../gen/playsmart/auth/v1/auth_pb.js";
 import { GameService } from "../gen/playsmart/games/v1/games_pb.js";
 import { IngestService } from "../gen/playsmart/ingest/v1/ingest_pb.js";
@@ -18,6 +20,10 @@ import { createAuthLimiter } from "./auth/auth-limiter.js";
 import { loadSigningKeys } from "./auth/signing-keys.js";
 import type { Config, Role } from "./config.js";
 import { createGameService } from "./games/game-service.js";
+import { createEventAdminService } from "./players/event-admin-service.js";
+import { createEventExplorer } from "./players/event-explorer.js";
+import { createPlayerAdminService } from "./players/player-admin-service.js";
+import { createPlayerErasure } from "./players/player-erasure.js";
 import { createGames } from "./games/games.js";
 import { createReadiness, type DependencyCheck } from "./health/readiness.js";
 import { createIngestBatches } from "./ingest/ingest-batches.js";
@@ -44,6 +50,7 @@ import { createStreamProducer } from "./stream/stream-producer.js";
 import { createWalletService } from "./wallet/wallet-service.js";
 import { createWallets } from "./wallet/wallets.js";
 import { createDrainWorker, type DrainWorker, type DrainWorkerHooks } from "./worker/drain-worker.js";
+import { createEventsRetention, type EventsRetention } from "./worker/events-retention.js";
 
 /** Options of {@link startApp}. */
 export interface AppOptions {
@@ -65,6 +72,8 @@ export interface App {
   metrics: Metrics;
   /** The drain worker, for roles `all` and `worker`. */
   worker: DrainWorker | undefined;
+  /** Removal of old events, for roles `all` and `worker` with EVENTS_RETENTION_DAYS > 0. */
+  retention: EventsRetention | undefined;
   /**
    * Graceful stop: readiness goes NOT_SERVING, the listener stops, in-flight
    * requests finish and the worker commits and acknowledges its batch, then the
@@ -99,6 +108,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   await readiness.probe();
 
   let worker: DrainWorker | undefined;
+  let retention: EventsRetention | undefined;
   let workerRedis: RedisClient | undefined;
   if (runWorker) {
     // XREADGROUP BLOCK holds a connection, so the worker has a client of its own.
@@ -155,12 +165,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     const ingest = createIngestBatches({ producer, observer: metrics, customdataLimits: config.customdata });
     const wallets = createWallets({ pool });
     gateway = { ingest, accounts, guests, authenticator, wallets };
-    services.push(IngestService, AuthService, WalletService, GameService);
+    services.push(IngestService, AuthService, WalletService, GameService, EventAdminService, PlayerAdminService);
+    const erasure = createPlayerErasure({ pool, redis, prefix: config.streamPrefix, streamShards: config.streamShards });
     register.push((router) => {
       router.service(IngestService, createIngestService(ingest));
       router.service(AuthService, createAuthService(accounts, guests));
       router.service(WalletService, createWalletService({ wallets }));
       router.service(GameService, createGameService({ games: createGames({ pool }) }));
+      router.service(EventAdminService, createEventAdminService({ explorer: createEventExplorer({ pool }) }));
+      router.service(PlayerAdminService, createPlayerAdminService({ pool, erasure }));
     });
   }
   const health = createHealthService(readiness, services.map((s) => s.typeName));
@@ -208,6 +221,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   // Started once its own connection is up, so its first commands are not refused.
   if (workerRedis) await waitForRedis(workerRedis, 1000).catch(() => {});
   worker?.start();
+  if (runWorker && config.worker.eventsRetentionDays > 0) {
+    retention = createEventsRetention({
+      pool, days: config.worker.eventsRetentionDays, intervalMs: config.worker.retentionIntervalMs, observer: metrics, log,
+    });
+    retention.start();
+  }
   log.info({ port: address.port, role }, "listening");
 
   return {
@@ -217,9 +236,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     pool,
     metrics,
     worker,
+    retention,
     async close() {
       readiness.drain();
-      await Promise.all([server.close(config.shutdownGraceMs), worker?.stop()]);
+      await Promise.all([server.close(config.shutdownGraceMs), worker?.stop(), retention?.stop()]);
       readiness.stop();
       memoryGuard?.stop();
       redis.disconnect();

@@ -10,6 +10,9 @@ Usage:
   playsmart games upsert <game_id> [--coins-enabled] [--coins-per-level N] [--daily-coin-cap N]
   playsmart games get <game_id>
   playsmart games list
+  playsmart events list --user <user_id> [--game G] [--type T] [--since T] [--until T] [--by received|corrected] [--json]
+  playsmart players export <user_id>             everything held about a player, as NDJSON
+  playsmart players delete <user_id>             erase a player (GDPR article 17)
   playsmart streams wait-drained                 wait until every shard stream is empty (shard-count change)
   playsmart status [--watch] [--json]            backlog, lag, leases, dead letters, row counts (Redis and MySQL)
   playsmart --help                               this text
@@ -70,6 +73,14 @@ async function main(argv: string[]): Promise<number> {
     case "games": {
       const { runGamesCommand } = await import("./cli/games-command.js");
       return runGamesCommand(rest, config, (line) => process.stdout.write(line + "\n"));
+    }
+    case "events": {
+      const { runEventsCommand } = await import("./cli/events-command.js");
+      return runEventsCommand(rest, config, (line) => process.stdout.write(line + "\n"));
+    }
+    case "players": {
+      const { runPlayersCommand } = await import("./cli/players-command.js");
+      return runPlayersCommand(rest, config);
     }
     default:
       process.stderr.write(`unknown command ${JSON.stringify(command)}; see playsmart --help\n`);

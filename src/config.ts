@@ -1,3 +1,4 @@
+// long because every variable is parsed here, with its default documented in the interfaces.
 import { hostname } from "node:os";
 import { defaultCustomdataLimits, storableCustomdataDepth, type CustomdataLimits } from "./ingest/customdata-limits.js";
 import { readTracingConfig, type TracingConfig } from "./tracing/tracing-config.js";
@@ -145,6 +146,10 @@ export interface WorkerConfig {
   storeShards: number;
   /** How long coin rules of a game are cached, in ms. @default 2000 */
   gamesCacheMs: number;
+  /** Events received longer ago than this many days are removed in the background; 0 keeps them. @default 0 */
+  eventsRetentionDays: number;
+  /** Time between retention passes, in ms. @default 60000 */
+  retentionIntervalMs: number;
 }
 
 /** A configuration value that cannot be used; the message is one line. */
@@ -286,6 +291,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: int(env, "WORKER_MAX_ATTEMPTS", 10, 1, 1000),
       gamesCacheMs: int(env, "GAMES_CACHE_MS", 2000, 0, 600_000),
       storeShards: powerOfTwo(env, "STORE_SHARDS", 1, 256),
+      eventsRetentionDays: int(env, "EVENTS_RETENTION_DAYS", 0, 0, 36_500),
+      retentionIntervalMs: int(env, "EVENTS_RETENTION_INTERVAL_MS", 60_000, 100, 86_400_000),
     },
     tracing,
   };

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Pool, RowDataPacket } from "mysql2/promise";
 
 /** Tables the drain writes; emptied between drain scenarios so each starts alike. */
-const drainTables = ["events", "coin_ledger", "coin_daily_totals", "wallets", "dead_letters"];
+const drainTables = ["events", "coin_ledger", "coin_daily_totals", "wallets", "dead_letters", "erased_players"];
 
 /** Empties the tables the worker writes (not accounts, keys or games). */
 export async function truncateDrainTables(pool: Pool): Promise<void> {

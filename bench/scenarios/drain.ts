@@ -97,13 +97,27 @@ async function ensureMaster(bench: Bench): Promise<Prefill> {
 }
 
 /**
+ * Work run beside a drain (`drain-beside.ts`): rows of players named
+ * `side-...` stored before it (the drain's checks leave them out), extra
+ * worker settings, and a job started with the drain and awaited after it.
+ */
+export interface DrainSideJob {
+  /** After the tables are emptied, before the drain. */
+  prepare(pool: NonNullable<Bench["pool"]>): Promise<void>;
+  /** More environment of the worker processes. */
+  workerEnv?: Record<string, string>;
+  /** Starts the job as the workers start; the returned function waits for its end and reports it. */
+  start?(): Promise<() => Promise<{ notes: string[]; details: Record<string, unknown> }>>;
+}
+
+/**
  * A drain scenario: the same pre-filled entries (copied from a master stream
  * with COPY, so every drain sees identical data) drained into empty tables by
  * `workers` processes: the service's worker role, or the raw drain baseline.
  * Checks afterwards that every event is stored once and, for the service, that
  * every LevelCompleted paid its coins once.
  */
-export async function runDrainScenario(bench: Bench, name: string, workers: number, baseline: boolean): Promise<Row> {
+export async function runDrainScenario(bench: Bench, name: string, workers: number, baseline: boolean, side?: DrainSideJob): Promise<Row> {
   const row = newRow(name);
   const pool = bench.pool;
   if (!pool) {
@@ -112,6 +126,7 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   }
   const master = await ensureMaster(bench);
   await truncateDrainTables(pool);
+  await side?.prepare(pool);
   const settled = await settleInnodb(pool);
   process.stderr.write(
     `  InnoDB settled in ${settled.seconds.toFixed(1)} s (dirty pages ${settled.dirtyPagesBefore} -> ${settled.dirtyPagesAfter}, checkpoint age ${mb(settled.checkpointAgeBefore)} -> ${mb(settled.checkpointAgeAfter)} MB)\n`,
@@ -137,13 +152,15 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
             CONSUMER: `raw-${i + 1}`,
             READ_COUNT: readCount,
           }, () => ({ line: "ready" }))
-        : bench.startService(`${name}-${i + 1}`, "worker", { WORKER_CONSUMER_NAME: `bench-${name}-${i + 1}` }),
+        : bench.startService(`${name}-${i + 1}`, "worker", { WORKER_CONSUMER_NAME: `bench-${name}-${i + 1}`, ...side?.workerEnv }),
     ),
   );
+  const sideDone = await side?.start?.();
   started = true;
   const watch = bench.watch({ svc: children.map((c) => c.pid) }).start();
   const { startMs, endMs, samples, measuredFromMs, remainingWhenMeasured } = await timing;
   const usage = watch.stop();
+  const sideReport = await sideDone?.();
   const metrics = baseline ? [] : await Promise.all(children.map((c) => scrape(`${c.url}/metrics`)));
   await Promise.all(children.map((c) => c.stop()));
 
@@ -176,12 +193,13 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   }
   if (first !== undefined && last !== undefined) row.notes.push(`first/last fifth ${Math.round(first).toLocaleString("en-US")}/${Math.round(last).toLocaleString("en-US")} ev/s`);
 
-  const stored = await scalar(pool, "SELECT COUNT(*) FROM events");
+  if (sideReport) row.notes.push(...sideReport.notes);
+  const stored = await scalar(pool, "SELECT COUNT(*) FROM events WHERE user_id NOT LIKE 'side-%'");
   if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
   const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs, wholeEventsPerSec, innodbSettle: settled };
   if (!baseline) {
-    const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger");
-    const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets");
+    const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger WHERE user_id NOT LIKE 'side-%'");
+    const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets WHERE user_id NOT LIKE 'side-%'");
     const expectedCoins = master.levelCompleted * (bench.games[0]?.coinsPerLevel ?? 0);
     if (endMs !== undefined && (ledger !== master.levelCompleted || coins !== expectedCoins)) {
       row.failures.push(`coins: ${ledger} ledger rows / ${coins} coins, expected ${master.levelCompleted} / ${expectedCoins}`);
@@ -196,6 +214,7 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
     row.notes.push(`${commits} tx, tx p50/p99 ~${ms(p50)}/${ms(p99)} ms`);
     Object.assign(details, { ledgerRows: ledger, coins, expectedCoins, commits, commitP50s: p50, commitP99s: p99, deadLetters: dead });
   }
+  if (sideReport) details.side = sideReport.details;
   row.details = details;
   return row;
 }

@@ -11,6 +11,8 @@ export interface CommitObservation {
   commitSeconds: number;
   /** Seconds from the gateway's 202 to this commit, one per entry. */
   lagSeconds: number[];
+  /** Events of erased players dropped instead of stored. */
+  eventsDropped: number;
 }
 
 /** Options of {@link createMetrics}. */
@@ -34,6 +36,8 @@ export interface Metrics {
   observeCommit(commit: CommitObservation): void;
   /** Counts entries moved to the dead letters. */
   observeDeadLetters(count: number): void;
+  /** Counts events removed by retention. */
+  observeRetention(eventsDeleted: number): void;
 }
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -117,6 +121,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: "Stream entries moved to the dead letters.",
     registers: [registry],
   });
+  const erasedDropped = new Counter({
+    name: "playsmart_drain_erased_events_dropped_total",
+    help: "Events of erased players dropped by the drain (queued before the erasure, or sent with an older token).",
+    registers: [registry],
+  });
+  const retentionDeleted = new Counter({
+    name: "playsmart_retention_events_deleted_total",
+    help: "Events removed by retention (EVENTS_RETENTION_DAYS).",
+    registers: [registry],
+  });
   if (options.readStreams) {
     const readStreams = options.readStreams;
     // One Redis round trip per scrape feeds the three gauges: the registry
@@ -166,9 +180,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       eventsStored.inc(c.eventsStored);
       coinsAwarded.inc(Number(c.coinsAwarded));
       for (const s of c.lagSeconds) lag.observe(s);
+      if (c.eventsDropped > 0) erasedDropped.inc(c.eventsDropped);
     },
     observeDeadLetters(count) {
       deadLetters.inc(count);
+    },
+    observeRetention(count) {
+      retentionDeleted.inc(count);
     },
   };
 }

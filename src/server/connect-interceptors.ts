@@ -32,15 +32,34 @@ export function createAuthInterceptor(authenticator: Authenticator): Interceptor
 export function createErrorInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
-    try {
-      const res = await next(req);
-      if (info) info.code = "ok";
-      return res;
-    } catch (err) {
+    const map = (err: unknown): ConnectError => {
       if (isUnexpected(err)) log.error({ err, procedure: req.url, reqId: info?.id }, "unexpected error in RPC");
       const mapped: ConnectError = toConnectError(err);
       if (info) info.code = codeName(mapped.code);
-      throw mapped;
+      return mapped;
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        if (info) info.code = "ok";
+        return res;
+      }
+      // A server stream's handler runs as its messages are read, after this
+      // returned: its errors are mapped as they come out of the stream.
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+            if (info) info.code = "ok";
+          } catch (err) {
+            throw map(err);
+          }
+        })(),
+      };
+    } catch (err) {
+      throw map(err);
     }
   };
 }

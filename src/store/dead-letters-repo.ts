@@ -11,6 +11,8 @@ export interface DeadLetterRow {
   error: string;
   /** The entry's body (`d` field), when it had one. */
   payload: Buffer | null;
+  /** The entry's player, when it names one (erasure finds its dead letters by it). */
+  userId: string | null;
 }
 
 /** A stored dead letter. */
@@ -26,10 +28,10 @@ export async function insertDeadLetters(db: Db, rows: readonly DeadLetterRow[]):
   if (rows.length === 0) return;
   const values: unknown[] = [];
   // 16,000 characters fit TEXT's 65,535 bytes even at 4 bytes each.
-  for (const r of rows) values.push(r.streamKey, r.entryId, r.attempts, r.error.slice(0, 16_000), r.payload);
+  for (const r of rows) values.push(r.streamKey, r.entryId, r.attempts, r.error.slice(0, 16_000), r.payload, r.userId);
   await db.query(
-    `INSERT IGNORE INTO dead_letters (stream_key, entry_id, attempts, error, payload, created_at)
-     VALUES ${rowPlaceholders(rows.length, 5, "(?,?,?,?,?,UTC_TIMESTAMP(3))")}`,
+    `INSERT IGNORE INTO dead_letters (stream_key, entry_id, attempts, error, payload, user_id, created_at)
+     VALUES ${rowPlaceholders(rows.length, 6, "(?,?,?,?,?,?,UTC_TIMESTAMP(3))")}`,
     values,
   );
 }
@@ -37,7 +39,7 @@ export async function insertDeadLetters(db: Db, rows: readonly DeadLetterRow[]):
 /** Dead letters, oldest first, for operators and tests. */
 export async function selectDeadLetters(db: Db, limit = 100): Promise<DeadLetterRecord[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    "SELECT stream_key, entry_id, attempts, error, payload, created_at FROM dead_letters ORDER BY id LIMIT ?",
+    "SELECT stream_key, entry_id, attempts, error, payload, user_id, created_at FROM dead_letters ORDER BY id LIMIT ?",
     [limit],
   );
   return rows.map((r) => ({
@@ -46,6 +48,7 @@ export async function selectDeadLetters(db: Db, limit = 100): Promise<DeadLetter
     attempts: Number(r.attempts),
     error: r.error as string,
     payload: (r.payload as Buffer | null) ?? null,
+    userId: (r.user_id as string | null) ?? null,
     createdAt: mysqlDatetimeToRfc3339(r.created_at as string),
   }));
 }

@@ -122,8 +122,11 @@ export async function insertEvents(db: Db, rows: readonly EventRow[]): Promise<n
   return runEventInserts(db, await formatEventInserts(rows));
 }
 
-/** Which of `keys` are stored already, as {@link eventKeyString}s. */
-export async function findStoredEvents(db: Db, keys: readonly EventKey[]): Promise<Set<string>> {
+/**
+ * Which of `keys` are stored already, as {@link eventKeyString}s: in `events`,
+ * or (`coin_ledger`) paid already. Both tables are unique on the key.
+ */
+export async function findStoredEvents(db: Db, keys: readonly EventKey[], table: "events" | "coin_ledger" = "events"): Promise<Set<string>> {
   const found = new Set<string>();
   // Grouped by (user, game) so each group is one range of the unique key.
   const groups = new Map<string, { userId: string; gameId: string; eventIds: string[] }>();
@@ -145,7 +148,7 @@ export async function findStoredEvents(db: Db, keys: readonly EventKey[]): Promi
       values.push(p.userId, p.gameId, ...p.eventIds);
     }
     const [rows] = await db.query<RowDataPacket[]>(
-      `SELECT user_id, game_id, event_id FROM events WHERE ${where.join(" OR ")}`,
+      `SELECT user_id, game_id, event_id FROM ${table} WHERE ${where.join(" OR ")}`,
       values,
     );
     for (const r of rows) found.add(eventKeyString({ userId: r.user_id, gameId: r.game_id, eventId: r.event_id }));

@@ -20,6 +20,12 @@ export interface ApplyInput {
   rules: ReadonlyMap<string, CoinRules | undefined>;
   /** Entries given up on, recorded in the same transaction. */
   deadLetters: readonly DeadLetterRow[];
+  /**
+   * Set when retention removes old events (EVENTS_RETENTION_DAYS): an event
+   * new to `events` may then have been paid before its row was removed, so
+   * coin events are looked up in the ledger before they are paid.
+   */
+  eventsMayBeRemoved?: boolean;
 }
 
 /** What one transaction wrote. */
@@ -91,6 +97,11 @@ export async function applyBatch(conn: PoolConnection, input: ApplyInput): Promi
     }
   }
 
+  if (input.eventsMayBeRemoved && fresh.length > 0) {
+    // After the wallet locks, like the lookup above.
+    const paid = await findStoredEvents(conn, fresh, "coin_ledger");
+    if (paid.size > 0) fresh = fresh.filter((e) => !paid.has(eventKeyString(e)));
+  }
   let awards: CoinAward[] = [];
   if (fresh.length > 0) awards = computeCoinAwards(fresh, (gameId) => rules.get(gameId), await cappedTotals(conn, fresh, rules));
   if (awards.length > 0) {

@@ -4,6 +4,7 @@ import { storeShardOf } from "../store/store-shard.js";
 import { spanAttr, tracingActive } from "../tracing/tracer.js";
 import type { BatchTransaction, Outcome } from "./batch-transaction.js";
 import { startCommitSpan } from "./commit-span.js";
+import { userOfDeadLetter } from "./dead-letter-row.js";
 import { describeError } from "./describe-error.js";
 import { usersOf, type DrainWorkerHooks } from "./drain-hooks.js";
 import type { DrainObserver } from "./drain-observer.js";
@@ -115,6 +116,7 @@ export function createBatchSettler(options: BatchSettlerOptions): BatchSettler {
     stats.awards += result.awards;
     stats.coinsAwarded += result.coinsAwarded;
     stats.deadLetters += dead.length;
+    stats.erasedEventsDropped += outcome.eventsDropped;
     // Clamped: a gateway clock ahead of this one must not report negative lag.
     const now = Date.now();
     const lagMs = goods.map((g) => Math.max(0, now - g.expanded.batch.receivedAtMs));
@@ -125,6 +127,7 @@ export function createBatchSettler(options: BatchSettlerOptions): BatchSettler {
       coinsAwarded: result.coinsAwarded,
       commitSeconds: outcome.seconds,
       lagSeconds: lagMs.map((ms) => ms / 1000),
+      eventsDropped: outcome.eventsDropped,
     });
     if (dead.length > 0) observer?.observeDeadLetters(dead.length);
     for (const d of dead) log.warn({ stream: d.entry.stream, entry: d.entry.id, error: d.error }, "entry moved to the dead letters");
@@ -135,7 +138,9 @@ export function createBatchSettler(options: BatchSettlerOptions): BatchSettler {
         return;
       }
     }
-    await acknowledge(held, dead);
+    // An erased player's dead letters are acknowledged, not copied.
+    const { erased } = outcome;
+    await acknowledge(held, erased.size === 0 ? dead : dead.filter((d) => !erased.has(userOfDeadLetter(d) ?? "")));
   }
 
   // Acknowledging can only fail for want of Redis; the commit is done, so a

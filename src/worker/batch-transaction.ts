@@ -4,6 +4,7 @@ import { classifyMysqlError, type MysqlErrorKind } from "../store/mysql-errors.j
 import { withTransaction } from "../store/transaction.js";
 import { applyBatch, type ApplyResult } from "./apply-batch.js";
 import { createBackOff, sleep } from "./back-off.js";
+import { selectErasedAmong } from "../store/erasure-repo.js";
 import { toDeadLetterRow } from "./dead-letter-row.js";
 import { describeError } from "./describe-error.js";
 import { usersOf, type DrainWorkerHooks } from "./drain-hooks.js";
@@ -15,7 +16,15 @@ import type { DeadLetterOut, HeldEntry, StreamConsumer } from "./stream-consumer
 
 /** How a batch's transaction ended, after every retry it was worth. */
 export type Outcome =
-  | { kind: "committed"; result: ApplyResult; seconds: number }
+  | {
+      kind: "committed";
+      result: ApplyResult;
+      seconds: number;
+      /** Players of the batch found erased: their events and dead letters were dropped. */
+      erased: ReadonlySet<string>;
+      /** Events of erased players dropped. */
+      eventsDropped: number;
+    }
   | { kind: "abandoned" }
   | { kind: "failed"; error: unknown; errorKind: MysqlErrorKind };
 
@@ -24,6 +33,8 @@ export interface BatchTransactionOptions {
   pool: Pool;
   /** How long a game's coin rules are reused, in ms (WORKER_GAMES_CACHE_MS). */
   gamesCacheMs: number;
+  /** Retention removes old events: coin events are checked against the ledger (apply-batch.ts). */
+  eventsMayBeRemoved?: boolean;
   /** Idle time after which another worker claims an entry: held ones are touched well before. */
   claimIdleMs: number;
   /** Touches the entries held while MySQL is away. */
@@ -47,6 +58,7 @@ export interface BatchTransaction {
 }
 
 const maxConflictRetries = 20;
+const noPlayers: ReadonlySet<string> = new Set();
 
 class HookAbortError extends Error {
   override name = "HookAbortError";
@@ -70,14 +82,29 @@ export function createBatchTransaction(options: BatchTransactionOptions): BatchT
     const deadLetters = dead.map(toDeadLetterRow);
     const gameIds = new Set(events.map((e) => e.gameId));
     const entryIds = held.map((h) => h.id);
+    const players = new Set(usersOf(goods));
+    for (const d of deadLetters) if (d.userId !== null) players.add(d.userId);
     for (let attempt = 1; ; attempt++) {
       try {
         const started = performance.now();
         const rules = await rulesCache.rulesFor(gameIds);
+        let erased: ReadonlySet<string> = noPlayers;
+        let eventsDropped = 0;
         const result = await withTransaction(
           pool,
           async (conn) => {
-            const r = await applyBatch(conn, { events, eventInserts, rules, deadLetters });
+            // First, so an erasure recorded before this transaction is seen
+            // by everything it writes (erasure-repo.ts, the fence).
+            erased = await selectErasedAmong(conn, players);
+            const eventsMayBeRemoved = options.eventsMayBeRemoved === true;
+            let input = { events, eventInserts, rules, deadLetters, eventsMayBeRemoved };
+            if (erased.size > 0) {
+              const kept = events.filter((e) => !erased.has(e.userId));
+              eventsDropped = events.length - kept.length;
+              const deadKept = deadLetters.filter((d) => d.userId === null || !erased.has(d.userId));
+              input = { events: kept, eventInserts: undefined, rules, deadLetters: deadKept, eventsMayBeRemoved };
+            }
+            const r = await applyBatch(conn, input);
             if (hooks.beforeCommit) {
               try {
                 await hooks.beforeCommit({ entryIds, userIds: usersOf(goods), eventsStored: r.eventsStored });
@@ -92,7 +119,7 @@ export function createBatchTransaction(options: BatchTransactionOptions): BatchT
         if (!stats.mysqlAvailable) log.info("MySQL is back");
         stats.mysqlAvailable = true;
         mysqlBackOff.reset();
-        return { kind: "committed", result, seconds: (performance.now() - started) / 1000 };
+        return { kind: "committed", result, seconds: (performance.now() - started) / 1000, erased, eventsDropped };
       } catch (err) {
         if (err instanceof HookAbortError) return { kind: "abandoned" };
         const errorKind = classifyMysqlError(err);

@@ -9,6 +9,8 @@ export interface DrainCommit {
   commitSeconds: number;
   /** Seconds from the gateway accepting each stored batch to this commit. */
   lagSeconds: number[];
+  /** Events of erased players the transaction dropped instead of storing. */
+  eventsDropped: number;
 }
 
 /**

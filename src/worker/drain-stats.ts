@@ -14,6 +14,8 @@ export interface DrainStats {
   awards: number;
   /** Entries moved to the dead letters. */
   deadLetters: number;
+  /** Events of erased players dropped instead of stored. */
+  erasedEventsDropped: number;
   /** Transactions committed. */
   transactionsCommitted: number;
   /** Transactions retried after a deadlock, lock wait timeout or race. */
@@ -32,6 +34,7 @@ export function createDrainStats(): DrainStats {
     coinsAwarded: 0n,
     awards: 0,
     deadLetters: 0,
+    erasedEventsDropped: 0,
     transactionsCommitted: 0,
     conflictRetries: 0,
     lastCommitLagMs: 0,

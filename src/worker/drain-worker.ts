@@ -102,6 +102,7 @@ export function createDrainWorker(options: DrainWorkerOptions): DrainWorker {
   const transaction = createBatchTransaction({
     pool,
     gamesCacheMs: config.gamesCacheMs,
+    eventsMayBeRemoved: config.eventsRetentionDays > 0,
     claimIdleMs: config.claimIdleMs,
     consumer,
     heldAhead: readAhead.held,

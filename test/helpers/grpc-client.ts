@@ -35,6 +35,8 @@ export interface DynamicClient {
   client: grpc.Client;
   /** Calls `method` and resolves with the response, or rejects with the grpc-js ServiceError. */
   call<Res = Record<string, unknown>>(method: string, request: unknown, options?: CallOpts): Promise<Res>;
+  /** Calls a server-streaming `method` and resolves with every message once the status is OK. */
+  serverStream<Res = Record<string, unknown>>(method: string, request: unknown, options?: CallOpts): Promise<Res[]>;
   close(): void;
 }
 
@@ -83,11 +85,29 @@ export function createDynamicClient(baseUrl: string, file: string, service: stri
         );
       });
     },
+    serverStream<Res>(method: string, request: unknown, options: CallOpts = {}): Promise<Res[]> {
+      const metadata = new grpc.Metadata();
+      if (options.authorization !== undefined) metadata.add("authorization", options.authorization);
+      const fn = (client as unknown as Record<string, StreamMethod>)[method];
+      if (typeof fn !== "function") throw new Error(`no method ${method} on ${service}`);
+      return new Promise<Res[]>((resolve, reject) => {
+        const messages: Res[] = [];
+        const call = fn.call(client, request, metadata, { deadline: Date.now() + (options.timeoutMs ?? 5000) });
+        call.on("data", (m: Res) => messages.push(m));
+        call.on("error", reject);
+        call.on("status", (s: grpc.StatusObject) => {
+          if (s.code === grpc.status.OK) resolve(messages);
+        });
+      });
+    },
     close() {
       client.close();
     },
   };
 }
+
+/** A generic server-streaming method on a dynamically loaded client. */
+type StreamMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
 /** `google.protobuf.Any`. */
 export interface AnyDetail {

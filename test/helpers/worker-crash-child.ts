@@ -42,6 +42,8 @@ const worker = createDrainWorker({
     maxAttempts: 5,
     gamesCacheMs: 0,
     storeShards: 1,
+    eventsRetentionDays: 0,
+    retentionIntervalMs: 60_000,
   },
   logger: createLogger("silent"),
   hooks: crashAt === "beforeCommit" ? { beforeCommit: die } : { afterCommit: die },

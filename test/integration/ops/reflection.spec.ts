@@ -30,6 +30,8 @@ describe("gRPC server reflection (buf curl --reflect, over h2c)", () => {
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
+        "playsmart.admin.v1.EventAdminService",
+        "playsmart.admin.v1.PlayerAdminService",
         "playsmart.auth.v1.AuthService",
         "playsmart.games.v1.GameService",
         "playsmart.ingest.v1.IngestService",

@@ -73,6 +73,8 @@ export function testWorkerConfig(overrides: Partial<WorkerConfig> = {}): WorkerC
     maxAttempts: 5,
     gamesCacheMs: 0,
     storeShards: 1,
+    eventsRetentionDays: 0,
+    retentionIntervalMs: 60_000,
     ...overrides,
   };
 }

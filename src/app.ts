@@ -223,7 +223,12 @@ export async function startApp(options: AppOptions): Promise<App> {
   worker?.start();
   if (runWorker && config.worker.eventsRetentionDays > 0) {
     retention = createEventsRetention({
-      pool, days: config.worker.eventsRetentionDays, intervalMs: config.worker.retentionIntervalMs, observer: metrics, log,
+      pool,
+      days: config.worker.eventsRetentionDays,
+      intervalMs: config.worker.retentionIntervalMs,
+      dutyPercent: config.worker.retentionDutyPercent,
+      observer: metrics,
+      log,
     });
     retention.start();
   }

@@ -150,6 +150,8 @@ export interface WorkerConfig {
   eventsRetentionDays: number;
   /** Time between retention passes, in ms. @default 60000 */
   retentionIntervalMs: number;
+  /** Share of its time a retention pass spends deleting, in percent (the rest it pauses). @default 10 */
+  retentionDutyPercent: number;
 }
 
 /** A configuration value that cannot be used; the message is one line. */
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
       storeShards: powerOfTwo(env, "STORE_SHARDS", 1, 256),
       eventsRetentionDays: int(env, "EVENTS_RETENTION_DAYS", 0, 0, 36_500),
       retentionIntervalMs: int(env, "EVENTS_RETENTION_INTERVAL_MS", 60_000, 100, 86_400_000),
+      retentionDutyPercent: int(env, "EVENTS_RETENTION_DUTY_PERCENT", 10, 1, 100),
     },
     tracing,
   };

@@ -3,8 +3,8 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/prom
 /** The next rows of `events` in storage order: the last `seq` of the window, and its oldest receive time. */
 export interface RetentionWindow {
   lastSeq: bigint;
-  /** `received_at` of the window's first row, a literal in UTC. */
-  firstReceivedAt: string;
+  /** The oldest `received_at` in the window, a literal in UTC. */
+  oldestReceivedAt: string;
 }
 
 /**
@@ -13,13 +13,13 @@ export interface RetentionWindow {
  */
 export async function nextRetentionWindow(conn: PoolConnection, afterSeq: bigint, rows: number): Promise<RetentionWindow | undefined> {
   const [found] = await conn.query<RowDataPacket[]>(
-    `SELECT MAX(seq) AS last_seq, MIN(received_at) AS first_received FROM
+    `SELECT MAX(seq) AS last_seq, MIN(received_at) AS oldest_received FROM
        (SELECT seq, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?) w`,
     [afterSeq, rows],
   );
   const r = found[0];
   if (!r || r.last_seq === null) return undefined;
-  return { lastSeq: BigInt(r.last_seq as string), firstReceivedAt: r.first_received as string };
+  return { lastSeq: BigInt(r.last_seq as string), oldestReceivedAt: r.oldest_received as string };
 }
 
 /** Deletes the rows of a window received before `cutoff` (a UTC literal); the number deleted. */

@@ -1,10 +1,10 @@
 import type { Pool } from "mysql2/promise";
 import type { Logger } from "../logger.js";
+import { selectErasedAmong } from "../store/erasure-repo.js";
 import { classifyMysqlError, type MysqlErrorKind } from "../store/mysql-errors.js";
 import { withTransaction } from "../store/transaction.js";
 import { applyBatch, type ApplyResult } from "./apply-batch.js";
 import { createBackOff, sleep } from "./back-off.js";
-import { selectErasedAmong } from "../store/erasure-repo.js";
 import { toDeadLetterRow } from "./dead-letter-row.js";
 import { describeError } from "./describe-error.js";
 import { usersOf, type DrainWorkerHooks } from "./drain-hooks.js";

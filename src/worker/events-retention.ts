@@ -19,8 +19,13 @@ export interface EventsRetentionOptions {
   intervalMs: number;
   /** Rows looked at per DELETE, each its own short transaction. @default 1000 */
   chunkRows?: number;
-  /** Pause between chunks, so the drain gets the disk between them. @default 10 */
-  pauseMs?: number;
+  /**
+   * Share of the time a pass spends deleting (EVENTS_RETENTION_DUTY_PERCENT):
+   * after a chunk that took t ms it pauses t * (100 / duty - 1) ms, so a pass
+   * takes about that share of one MySQL connection's time and the drain keeps
+   * the rest. @default 10
+   */
+  dutyPercent?: number;
   /** The current time, for tests. @default Date.now */
   now?: () => number;
   observer?: RetentionObserver;
@@ -41,19 +46,22 @@ export interface EventsRetention {
  * Removes events received more than `days` ago, oldest first, in small
  * chunks. Coin ledger rows, daily totals and wallets are never touched: the
  * ledger is the record of what was paid, and removing an event does not
- * unpay it (a replay of a removed event would be stored and paid again only
- * if it is still in the stream, which holds batches for seconds).
+ * unpay it. A removed event sent again is stored again but not paid again:
+ * with retention on, the drain looks coin events up in the ledger
+ * (`eventsMayBeRemoved` in apply-batch.ts).
  *
  * A pass walks `events` in `seq` order, the order rows were stored, which
  * follows receive time: each window of `chunkRows` rows loses its rows older
- * than the cutoff, and the pass stops at the first window whose first row is
- * newer than the cutoff, so it reads little more than what it deletes. One
- * process at a time runs a pass (a MySQL named lock), however many workers run.
+ * than the cutoff, and the pass stops at the first window with no row older
+ * than the cutoff, so it reads little more than what it deletes. An event
+ * stored long after it was received (a backlog of days) goes when the rows
+ * stored before it have gone. One process at a time runs a pass (a MySQL
+ * named lock), however many workers run.
  */
 export function createEventsRetention(options: EventsRetentionOptions): EventsRetention {
   const { pool, days, intervalMs, observer, log } = options;
   const chunk = options.chunkRows ?? 1000;
-  const pauseMs = options.pauseMs ?? 10;
+  const pausePerMs = 100 / (options.dutyPercent ?? 10) - 1;
   const now = options.now ?? Date.now;
   const controller = new AbortController();
   let loop: Promise<void> | undefined;
@@ -68,13 +76,14 @@ export function createEventsRetention(options: EventsRetentionOptions): EventsRe
         const cutoff = toMysqlDatetime(now() - days * 86_400_000);
         let after = 0n;
         while (!controller.signal.aborted) {
+          const started = performance.now();
           const window = await nextRetentionWindow(conn, after, chunk);
-          if (!window || window.firstReceivedAt >= cutoff) break;
+          if (!window || window.oldestReceivedAt >= cutoff) break;
           const n = await deleteExpiredEvents(conn, after, window.lastSeq, cutoff);
           deleted += n;
           if (n > 0) observer?.observeRetention(n);
           after = window.lastSeq;
-          if (pauseMs > 0) await sleep(pauseMs, controller.signal);
+          if (pausePerMs > 0) await sleep((performance.now() - started) * pausePerMs, controller.signal);
         }
       } finally {
         await releaseRetentionLock(conn);

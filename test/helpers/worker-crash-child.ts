@@ -44,6 +44,7 @@ const worker = createDrainWorker({
     storeShards: 1,
     eventsRetentionDays: 0,
     retentionIntervalMs: 60_000,
+    retentionDutyPercent: 10,
   },
   logger: createLogger("silent"),
   hooks: crashAt === "beforeCommit" ? { beforeCommit: die } : { afterCommit: die },

@@ -75,6 +75,7 @@ export function testWorkerConfig(overrides: Partial<WorkerConfig> = {}): WorkerC
     storeShards: 1,
     eventsRetentionDays: 0,
     retentionIntervalMs: 60_000,
+    retentionDutyPercent: 10,
     ...overrides,
   };
 }

@@ -105,6 +105,8 @@ export interface BenchOptions {
   targetPid: number | undefined;
   adminToken: string | undefined;
   outDir: string;
+  /** An earlier results file to compare this run's figures with (--compare). */
+  compare: string | undefined;
   /** Leave the database and Redis keys in place (to inspect them). */
   keep: boolean;
 }
@@ -147,6 +149,8 @@ export const usage = `npm run bench -- [options]
   --target-pid PID        its process id, for RSS and CPU
   --admin-token T         its ADMIN_TOKEN, to register the bench games
   --out DIR               results directory (default bench/results)
+  --compare FILE          an earlier results JSON: print each figure's change against it, and exit 1
+                          when a CPU-per-event figure is more than 15% worse
   --keep                  keep the bench database and Redis keys
 `;
 
@@ -215,7 +219,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
     "drain-events", "drain-batch", "drain-users", "side-events", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
-    "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "keep", "help"]);
+    "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "compare", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
   const int = (name: string, fallback: number) => {
@@ -267,6 +271,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     targetPid: targetPid === undefined ? undefined : int("target-pid", 1),
     adminToken: one("admin-token"),
     outDir: one("out") ?? "bench/results",
+    compare: one("compare"),
     keep: one("keep") === "true",
   };
 }

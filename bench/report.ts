@@ -1,3 +1,4 @@
+import { cpuPerEvent, formatUs } from "./cpu-per-event.js";
 import type { Row } from "./row.js";
 
 /** Which scenario each one is compared with, on events/s (numbers from the same run only). */
@@ -33,15 +34,6 @@ const int = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ?
 const ms = (n: number | undefined) => (n === undefined ? "-" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString());
 const pct = (n: number | undefined) => (n === undefined ? "-" : `${Math.round(n)}%`);
 
-/**
- * CPU of the process(es) under test per event, in µs: the figure to compare
- * on this VM, whose speed drifts too much for events/s alone.
- */
-export function usPerEvent(r: Row): string {
-  if (r.service === undefined || !r.eventsPerSec) return "-";
-  return ((r.service.cpuPct * 1e4) / r.eventsPerSec).toFixed(2);
-}
-
 function errorsCell(errors: Record<string, number>): string {
   const parts = Object.entries(errors).map(([k, v]) => `${k}:${v}`);
   if (parts.length === 0) return "0";
@@ -51,8 +43,10 @@ function errorsCell(errors: Record<string, number>): string {
 
 /** The results as one plain-text table (notes last, unpadded). */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ["scenario", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MB", "svc CPU", "svc µs/ev", "lg CPU", "redis CPU", "db CPU", "other CPU", "ratio", "notes"];
-  const lines = rows.map((r) => [
+  const header = ["scenario", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MB", "svc CPU", "svc µs/ev", "lg µs/ev", "redis µs/ev", "db µs/ev", "other CPU", "ratio", "notes"];
+  const lines = rows.map((r) => {
+    const us = cpuPerEvent(r);
+    return [
     r.scenario + (r.failures.length > 0 ? " !" : ""),
     int(r.eventsPerSec),
     int(r.reqPerSec),
@@ -62,14 +56,15 @@ export function formatTable(rows: readonly Row[]): string {
     errorsCell(r.errors),
     r.service ? String(r.service.peakRssMb) : "-",
     pct(r.service?.cpuPct),
-    usPerEvent(r),
-    pct(r.loadCpuPct),
-    pct(r.redisCpuPct),
-    pct(r.dbCpuPct),
+    formatUs(us.svc),
+    formatUs(us.lg),
+    formatUs(us.redis),
+    formatUs(us.db),
     pct(r.otherCpuPct),
     r.ratio ? `${r.ratio.value.toFixed(2)}x ${r.ratio.vs}` : "-",
     r.notes.join("; "),
-  ]);
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const numeric = new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13]);
   const fmt = (cells: string[]) =>

@@ -7,9 +7,10 @@
  * should not have, nothing measured, data lost), so `--quick` works as a smoke test.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { compareRows, formatComparison, type FigureChange, type ResultsFile } from "./compare.js";
 import { benchNames, setUp, tearDown, type Bench } from "./context.js";
 import { repoRoot } from "./lib/child-process.js";
 import { createMysqlSettingsLease } from "./lib/mysql-settings-lease.js";
@@ -25,6 +26,7 @@ import { runPairedDrainScenario } from "./scenarios/paired-drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
 import { runPairedIngestScenario } from "./scenarios/paired-ingest.js";
 import { runPipelineScenarios } from "./scenarios/pipeline.js";
+import { formatTargets, judgeTargets } from "./targets.js";
 import { summarizeProfiles } from "./tools/profile-summary.js";
 
 const log = (line: string) => process.stderr.write(line + "\n");
@@ -198,6 +200,14 @@ async function main(): Promise<number> {
   computeRatios(new Map(rows.map((r) => [r.scenario, r])));
   const table = formatTable(rows);
   process.stdout.write("\n" + table + "\n");
+  const targets = judgeTargets(new Map(rows.map((r) => [r.scenario, r])));
+  if (targets.some((t) => t.met !== undefined)) process.stdout.write("\n" + formatTargets(targets.filter((t) => t.met !== undefined)) + "\n");
+  let comparison: FigureChange[] | undefined;
+  if (options.compare !== undefined) {
+    const earlier = JSON.parse(readFileSync(resolve(options.compare), "utf8")) as ResultsFile;
+    comparison = compareRows(earlier.rows, rows);
+    process.stdout.write("\n" + formatComparison(comparison, `${options.compare}${earlier.startedAt ? ` (${earlier.startedAt})` : ""}`) + "\n");
+  }
   const profiles = bench?.profDir ? summarizeProfiles(bench.profDir) : undefined;
   if (profiles) process.stdout.write("\n" + profiles.text + "\n");
 
@@ -213,6 +223,8 @@ async function main(): Promise<number> {
     environment,
     options: { ...options, serviceEnv: options.serviceEnv },
     table,
+    targets,
+    comparison,
     rows,
     profiles: profiles?.json,
   };
@@ -220,7 +232,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nresults: ${outFile}\n`);
   if (fatal !== undefined) return 1;
   if (rows.length === 0) return 1;
-  return failed.length > 0 ? 1 : 0;
+  return failed.length > 0 || comparison?.some((c) => c.regression) ? 1 : 0;
 }
 
 main().then(

@@ -99,10 +99,25 @@ export const tablesKeptByErasure: Readonly<Record<string, string>> = {
   schema_migrations: "the migration log",
 };
 
+// READ COMMITTED, as the drain's transactions: a DELETE then locks only the
+// rows it removes. Under the server's REPEATABLE READ it would also lock the
+// gaps around them (next-key locks), and a drain transaction inserting next to
+// the player's keys (another player's events, or the end of the table) would
+// wait for the chunk.
+async function deleteChunk(pool: Pool, sql: string, values: unknown[]): Promise<number> {
+  return withTransaction(
+    pool,
+    async (conn) => {
+      const [result] = await conn.query<ResultSetHeader>(sql, values);
+      return result.affectedRows;
+    },
+    { isolation: "READ COMMITTED" },
+  );
+}
+
 /** Runs one chunk of a step; the number of rows it deleted. */
 export async function runErasureChunk(pool: Pool, step: ErasureStep, userId: string, limit: number): Promise<number> {
-  const [result] = await pool.query<ResultSetHeader>(step.sql, [userId, limit]);
-  return result.affectedRows;
+  return deleteChunk(pool, step.sql, [userId, limit]);
 }
 
 /**
@@ -111,9 +126,5 @@ export async function runErasureChunk(pool: Pool, step: ErasureStep, userId: str
  * operators' small one, so scanning it is acceptable where the others are not.
  */
 export async function runLegacyDeadLetterChunk(pool: Pool, userId: string, limit: number): Promise<number> {
-  const [result] = await pool.query<ResultSetHeader>(
-    "DELETE FROM dead_letters WHERE user_id IS NULL AND LOCATE(?, payload) > 0 LIMIT ?",
-    [Buffer.from(userId, "utf8"), limit],
-  );
-  return result.affectedRows;
+  return deleteChunk(pool, "DELETE FROM dead_letters WHERE user_id IS NULL AND LOCATE(?, payload) > 0 LIMIT ?", [Buffer.from(userId, "utf8"), limit]);
 }

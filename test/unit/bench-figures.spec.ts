@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { compareRows, formatComparison } from "../../bench/compare.js";
+import { cpuPerEvent } from "../../bench/cpu-per-event.js";
+import { newRow, type Row } from "../../bench/row.js";
+import { judgeTargets } from "../../bench/targets.js";
+
+function row(scenario: string, eventsPerSec: number, cpu: { svc?: number; lg?: number; redis?: number; db?: number }, more: Partial<Row> = {}): Row {
+  return {
+    ...newRow(scenario),
+    eventsPerSec,
+    service: cpu.svc === undefined ? undefined : { cpuPct: cpu.svc, peakRssMb: 100, hwmMb: 100 },
+    loadCpuPct: cpu.lg,
+    redisCpuPct: cpu.redis,
+    dbCpuPct: cpu.db,
+    ...more,
+  };
+}
+
+describe("bench figures: CPU per event, targets, --compare", () => {
+  it("turns CPU shares into µs per event for every process", () => {
+    // 100% of a core is 1e6 µs a second: 50% over 100,000 events/s is 5 µs an event.
+    assert.deepEqual(cpuPerEvent(row("r", 100_000, { svc: 50, lg: 10, redis: 20, db: 0 })), { svc: 5, lg: 1, redis: 2, db: 0 });
+    assert.deepEqual(cpuPerEvent(row("d", 40_000, { svc: 40, db: 60 })), { svc: 10, lg: undefined, redis: undefined, db: 15 });
+    assert.deepEqual(cpuPerEvent(row("none", 0, { svc: 40 })).svc, undefined);
+  });
+
+  it("judges the speed targets on CPU per event", () => {
+    const rows = new Map(
+      [
+        row("baseline-ingest", 400_000, { svc: 100 }), // 2.5 µs
+        row("rest-200", 300_000, { svc: 100 }), // 3.33 µs: 1.33x
+        row("grpc-200", 280_000, { svc: 100 }), // 3.57 µs: more than REST
+        row("drain-1w", 40_000, { svc: 40, db: 60 }), // 25 µs
+        row("drain-2w", 60_000, { svc: 80, db: 85 }), // 27.5 µs: 1.10x
+      ].map((r) => [r.scenario, r]),
+    );
+    const results = judgeTargets(rows);
+    const byTarget = (text: string) => results.find((r) => r.target.includes(text))!;
+    assert.equal(byTarget("REST 200-event").met, true);
+    assert.match(byTarget("REST 200-event").figure, /^1\.33x \(rest-200 3\.33 \/ baseline-ingest 2\.50 µs\/ev\)$/);
+    assert.equal(byTarget("gRPC at most REST").met, false);
+    assert.equal(byTarget("two workers").met, true);
+    assert.match(byTarget("two workers").figure, /^1\.10x \(drain-2w \/ drain-1w: 27\.50 \/ 25\.00 µs\/ev\)$/);
+    assert.equal(byTarget("latency").met, undefined);
+  });
+
+  it("prefers drain-2w-paired's alternating drains for the two-worker target", () => {
+    const drain = (workers: number, eventsPerSec: number, svc: number, db: number) => ({
+      workers,
+      eventsPerSec,
+      details: { usage: { svc: { cpuPct: svc }, db: { cpuPct: db } } },
+    });
+    const paired = row("drain-2w-paired", 60_000, {}, {
+      details: { drains: [drain(1, 40_000, 40, 60), drain(2, 60_000, 100, 100), drain(2, 60_000, 100, 100), drain(1, 40_000, 40, 60)] },
+    });
+    const result = judgeTargets(new Map([[paired.scenario, paired]])).find((r) => r.target.includes("two workers"))!;
+    // 2 x 200% over 120,000 events = 33.3 µs against 2 x 100% over 80,000 = 25 µs.
+    assert.equal(result.met, false);
+    assert.match(result.figure, /^1\.33x \(drain-2w-paired: 33\.33 \/ 25\.00 µs\/ev\)$/);
+  });
+
+  it("flags a CPU-per-event figure more than 15% worse, and never events/s alone", () => {
+    const before = [row("rest-200", 300_000, { svc: 90, lg: 30, redis: 20 }), row("gone", 1, { svc: 1 })];
+    const after = [row("rest-200", 150_000, { svc: 50, lg: 18, redis: 12 }), row("new", 1, { svc: 1 })];
+    const changes = compareRows(before, after);
+    assert.deepEqual(
+      changes.map((c) => [c.figure, Number(c.change.toFixed(3)), c.regression]),
+      [
+        ["events/s", -0.5, false],
+        ["svc", 0.111, false],
+        ["lg", 0.2, true],
+        ["redis", 0.2, true],
+      ],
+    );
+    const text = formatComparison(changes, "old.json");
+    assert.match(text, /rest-200 +300,000 -> 150,000 \(-50%\) +3\.00 -> 3\.33 \(\+11%\) +1\.00 -> 1\.20 \(\+20%\) WORSE/);
+    assert.match(text, /2 CPU-per-event figure\(s\) more than 15% worse: rest-200 lg, rest-200 redis$/);
+    assert.match(formatComparison(compareRows(before, before), "same.json"), /no CPU-per-event figure more than 15% worse$/);
+  });
+});

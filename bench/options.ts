@@ -22,6 +22,7 @@ export const scenarioOrder = [
   "drain-2w-paired",
   "drain-1w-erasure",
   "drain-1w-retention",
+  "drain-curve",
   "sustained",
   "overload",
   "cluster-shards",
@@ -63,6 +64,8 @@ export interface BenchOptions {
   drainEvents: number;
   drainBatch: number;
   drainUsers: number;
+  /** drain-curve: drains until `events` holds this many rows. */
+  curveRows: number;
   /** Events erased, or removed by retention, beside the drains of drain-1w-erasure and drain-1w-retention. */
   sideEvents: number;
   /** Give up on a drain after this long, ms. */
@@ -126,6 +129,8 @@ export const usage = `npm run bench -- [options]
   --drain-events 1000000  events pre-filled for each drain scenario (quick: 12000)
   --drain-batch 20        events per pre-filled stream entry
   --drain-users 10000     players the pre-filled events belong to (quick: 300)
+  --rows 20000000         drain-curve: drain fresh pre-fills of --drain-events until the events table
+                          holds this many rows, and chart events/s against rows (quick: 3 pre-fills)
   --side-events 1000000   events erased (drain-1w-erasure) or removed by retention (drain-1w-retention)
                           beside a drain (quick: 20000)
   --cluster-shards 1,2,4  cluster-shards: STREAM_SHARDS of each run, with as many workers
@@ -218,7 +223,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "side-events", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "side-events", "rows", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "compare", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -253,6 +258,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     drainBatch: int("drain-batch", 20),
     drainUsers: int("drain-users", quick ? 300 : 10_000),
     sideEvents: int("side-events", quick ? 20_000 : 1_000_000),
+    curveRows: int("rows", quick ? 36_000 : 20_000_000),
     drainTimeoutMs: parseDuration(one("drain-timeout") ?? "20m"),
     clusterShards: parseShardList(one("cluster-shards") ?? "1,2,4"),
     drainRate: drainRate === undefined ? undefined : int("drain-rate", 1),

@@ -22,10 +22,12 @@ import { newRow, type Row } from "./row.js";
 import { runClusterShardsScenario } from "./scenarios/cluster-shards.js";
 import { runDrainScenario } from "./scenarios/drain.js";
 import { runDrainBesideScenarios } from "./scenarios/drain-beside.js";
+import { runDrainCurveScenario, type CurvePoint } from "./scenarios/drain-curve.js";
 import { runPairedDrainScenario } from "./scenarios/paired-drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
 import { runPairedIngestScenario } from "./scenarios/paired-ingest.js";
 import { runPipelineScenarios } from "./scenarios/pipeline.js";
+import { lineChartSvg } from "./lib/svg-chart.js";
 import { formatTargets, judgeTargets } from "./targets.js";
 import { summarizeProfiles } from "./tools/profile-summary.js";
 
@@ -77,6 +79,8 @@ async function runScenario(bench: Bench, name: ScenarioName, pending: readonly S
     case "drain-1w-erasure":
     case "drain-1w-retention":
       return runDrainBesideScenarios(bench);
+    case "drain-curve":
+      return [await runDrainCurveScenario(bench)];
     case "sustained":
       return runPipelineScenarios(bench, { sustained: true, overload: pending.includes("overload") });
     case "overload":
@@ -230,9 +234,27 @@ async function main(): Promise<number> {
   };
   writeFileSync(outFile, JSON.stringify(report, null, 2) + "\n");
   process.stdout.write(`\nresults: ${outFile}\n`);
+  const curveRow = rows.find((r) => Array.isArray(r.details.curve));
+  if (curveRow) {
+    const chartFile = outFile.replace(/\.json$/, "-drain-curve.svg");
+    writeFileSync(chartFile, curveChart(curveRow.details.curve as CurvePoint[]));
+    process.stdout.write(`chart: ${chartFile}\n`);
+  }
   if (fatal !== undefined) return 1;
   if (rows.length === 0) return 1;
   return failed.length > 0 || comparison?.some((c) => c.regression) ? 1 : 0;
+}
+
+/** The drain curve as a chart: events/s against millions of rows, with the 0.7x-of-empty target. */
+function curveChart(curve: readonly CurvePoint[]): string {
+  const first = curve[0]?.eventsPerSec;
+  return lineChartSvg({
+    title: "drain-curve: one worker's drain rate as the events table grows",
+    xLabel: "rows in events when the drain started (millions)",
+    yLabel: "events/s",
+    points: curve.map((p) => ({ x: p.rows / 1e6, y: p.eventsPerSec })),
+    ...(first !== undefined && { reference: { y: first * 0.7, label: "0.7x the empty-table rate (target)" } }),
+  });
 }
 
 main().then(

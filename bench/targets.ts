@@ -24,6 +24,7 @@ export function judgeTargets(rows: Rows): TargetResult[] {
     cpuRatio(rows, "gateway CPU/event, REST 200-event batches, at most 1.4x the bare server's", "rest-200", "baseline-ingest", 1.4),
     cpuRatio(rows, "gateway CPU/event, gRPC at most REST's", "grpc-200", "rest-200", 1.0),
     twoWorkers(rows),
+    flatDrain(rows),
     latency(rows),
     soak(rows),
     overload(rows),
@@ -88,6 +89,21 @@ function twoWorkers(rows: Rows): TargetResult {
   }
   if (one === undefined || two === undefined) return { target, figure: "needs drain-2w-paired, or drain-1w and drain-2w", met: undefined };
   return { target, figure: `${x(two / one)} (${from}: ${us(two)} / ${us(one)} µs/ev)`, met: two / one <= 1.1 };
+}
+
+/** Rows past which the drain must still run at 0.7x its empty-table rate. */
+const flatDrainRows = 20_000_000;
+
+function flatDrain(rows: Rows): TargetResult {
+  const target = "one worker's drain past 20M rows at least 0.7x its empty-table rate";
+  const curve = rows.get("drain-curve")?.details.curve as Array<{ rows: number; eventsPerSec: number }> | undefined;
+  const first = curve?.[0];
+  const last = curve?.at(-1);
+  if (!first || !last || curve!.length < 2) return { target, figure: "needs drain-curve", met: undefined };
+  const ratio = last.eventsPerSec / first.eventsPerSec;
+  const figure = `${x(ratio)} (drain-curve: ${Math.round(last.eventsPerSec).toLocaleString("en-US")} ev/s from ${(last.rows / 1e6).toFixed(1)}M rows, ${Math.round(first.eventsPerSec).toLocaleString("en-US")} on empty tables)`;
+  if (last.rows < flatDrainRows) return { target, figure: `${figure}; only ${(last.rows / 1e6).toFixed(2)}M rows, --rows 20000000 judges it`, met: undefined };
+  return { target, figure, met: ratio >= 0.7 };
 }
 
 function latency(rows: Rows): TargetResult {

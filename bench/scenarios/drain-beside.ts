@@ -19,8 +19,8 @@ const victim = "side-victim";
  */
 export async function runDrainBesideScenarios(bench: Bench): Promise<Row[]> {
   const plainBefore = await runDrainScenario(bench, "drain-1w-beside-plain-1", 1, false);
-  const erasure = await runDrainScenario(bench, "drain-1w-erasure", 1, false, erasureJob(bench));
-  const retention = await runDrainScenario(bench, "drain-1w-retention", 1, false, retentionJob(bench));
+  const erasure = await runDrainScenario(bench, "drain-1w-erasure", 1, false, { side: erasureJob(bench) });
+  const retention = await runDrainScenario(bench, "drain-1w-retention", 1, false, { side: retentionJob(bench) });
   const plainAfter = await runDrainScenario(bench, "drain-1w-beside-plain-2", 1, false);
   const plain = [plainBefore.eventsPerSec, plainAfter.eventsPerSec].filter((v): v is number => v !== undefined);
   const mean = plain.length > 0 ? plain.reduce((a, b) => a + b, 0) / plain.length : undefined;

@@ -110,6 +110,19 @@ export interface DrainSideJob {
   start?(): Promise<() => Promise<{ notes: string[]; details: Record<string, unknown> }>>;
 }
 
+/** How {@link runDrainScenario} treats the tables. */
+export interface DrainRunOptions {
+  side?: DrainSideJob;
+  /**
+   * Keep the tables and what earlier drains stored, drain a new pre-fill (new
+   * players and event ids), and let InnoDB flush as it would under a steady
+   * load instead of settling it first (`drain-curve`). Stored events and coins
+   * are then checked against the worker's own counters, since counting a table
+   * of millions of rows each time would take longer than the drain.
+   */
+  grow?: boolean;
+}
+
 /**
  * A drain scenario: the same pre-filled entries (copied from a master stream
  * with COPY, so every drain sees identical data) drained into empty tables by
@@ -117,20 +130,27 @@ export interface DrainSideJob {
  * Checks afterwards that every event is stored once and, for the service, that
  * every LevelCompleted paid its coins once.
  */
-export async function runDrainScenario(bench: Bench, name: string, workers: number, baseline: boolean, side?: DrainSideJob): Promise<Row> {
+export async function runDrainScenario(bench: Bench, name: string, workers: number, baseline: boolean, options: DrainRunOptions = {}): Promise<Row> {
+  const { side, grow = false } = options;
   const row = newRow(name);
   const pool = bench.pool;
   if (!pool) {
     row.failures.push("needs the bench's own service (not --target)");
     return row;
   }
+  if (grow && bench.master) {
+    for (const k of bench.master.keys) await bench.redis.unlink(k);
+    bench.master = undefined;
+  }
   const master = await ensureMaster(bench);
-  await truncateDrainTables(pool);
+  if (!grow) await truncateDrainTables(pool);
   await side?.prepare(pool);
-  const settled = await settleInnodb(pool);
-  process.stderr.write(
-    `  InnoDB settled in ${settled.seconds.toFixed(1)} s (dirty pages ${settled.dirtyPagesBefore} -> ${settled.dirtyPagesAfter}, checkpoint age ${mb(settled.checkpointAgeBefore)} -> ${mb(settled.checkpointAgeAfter)} MB)\n`,
-  );
+  const settled = grow ? undefined : await settleInnodb(pool);
+  if (settled) {
+    process.stderr.write(
+      `  InnoDB settled in ${settled.seconds.toFixed(1)} s (dirty pages ${settled.dirtyPagesBefore} -> ${settled.dirtyPagesAfter}, checkpoint age ${mb(settled.checkpointAgeBefore)} -> ${mb(settled.checkpointAgeAfter)} MB)\n`,
+    );
+  }
   const keys = baseline ? master.keys.map((_, s) => `${bench.prefix}:bench:raw:{${s}}`) : bench.streamKeys;
   for (let s = 0; s < keys.length; s++) {
     await bench.redis.del(keys[s]!);
@@ -194,15 +214,23 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
   if (first !== undefined && last !== undefined) row.notes.push(`first/last fifth ${Math.round(first).toLocaleString("en-US")}/${Math.round(last).toLocaleString("en-US")} ev/s`);
 
   if (sideReport) row.notes.push(...sideReport.notes);
-  const stored = await scalar(pool, "SELECT COUNT(*) FROM events WHERE user_id NOT LIKE 'side-%'");
+  const counter = (name: string) => metrics.reduce((n, m) => n + total(m, name), 0);
+  const stored = grow ? counter("playsmart_drain_events_stored_total") : await scalar(pool, "SELECT COUNT(*) FROM events WHERE user_id NOT LIKE 'side-%'");
   if (endMs !== undefined && stored !== master.events) row.failures.push(`stored ${stored} events of ${master.events}`);
   const details: Record<string, unknown> = { usage, samples, prefill: master, storedEvents: stored, seconds, timedFromMs: fromMs - startMs, wholeEventsPerSec, innodbSettle: settled };
   if (!baseline) {
-    const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger WHERE user_id NOT LIKE 'side-%'");
-    const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets WHERE user_id NOT LIKE 'side-%'");
     const expectedCoins = master.levelCompleted * (bench.games[0]?.coinsPerLevel ?? 0);
-    if (endMs !== undefined && (ledger !== master.levelCompleted || coins !== expectedCoins)) {
-      row.failures.push(`coins: ${ledger} ledger rows / ${coins} coins, expected ${master.levelCompleted} / ${expectedCoins}`);
+    if (grow) {
+      const coins = counter("playsmart_drain_coins_awarded_total");
+      if (endMs !== undefined && coins !== expectedCoins) row.failures.push(`coins: ${coins} awarded, expected ${expectedCoins}`);
+      Object.assign(details, { coins, expectedCoins });
+    } else {
+      const ledger = await scalar(pool, "SELECT COUNT(*) FROM coin_ledger WHERE user_id NOT LIKE 'side-%'");
+      const coins = await scalar(pool, "SELECT COALESCE(SUM(balance), 0) FROM wallets WHERE user_id NOT LIKE 'side-%'");
+      if (endMs !== undefined && (ledger !== master.levelCompleted || coins !== expectedCoins)) {
+        row.failures.push(`coins: ${ledger} ledger rows / ${coins} coins, expected ${master.levelCompleted} / ${expectedCoins}`);
+      }
+      Object.assign(details, { ledgerRows: ledger, coins, expectedCoins });
     }
     const commits = metrics.reduce((n, m) => n + total(m, "playsmart_drain_commit_duration_seconds_count"), 0);
     const commitBuckets = new Map<number, number>();
@@ -212,7 +240,7 @@ export async function runDrainScenario(bench: Bench, name: string, workers: numb
     const dead = metrics.reduce((n, m) => n + total(m, "playsmart_drain_dead_letters_total"), 0);
     if (dead > 0) row.failures.push(`${dead} entries dead-lettered`);
     row.notes.push(`${commits} tx, tx p50/p99 ~${ms(p50)}/${ms(p99)} ms`);
-    Object.assign(details, { ledgerRows: ledger, coins, expectedCoins, commits, commitP50s: p50, commitP99s: p99, deadLetters: dead });
+    Object.assign(details, { commits, commitP50s: p50, commitP99s: p99, deadLetters: dead });
   }
   if (sideReport) details.side = sideReport.details;
   row.details = details;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { compareRows, formatComparison } from "../../bench/compare.js";
 import { cpuPerEvent } from "../../bench/cpu-per-event.js";
 import { newRow, type Row } from "../../bench/row.js";
+import { lineChartSvg } from "../../bench/lib/svg-chart.js";
 import { judgeTargets } from "../../bench/targets.js";
 
 function row(scenario: string, eventsPerSec: number, cpu: { svc?: number; lg?: number; redis?: number; db?: number }, more: Partial<Row> = {}): Row {
@@ -76,5 +77,31 @@ describe("bench figures: CPU per event, targets, --compare", () => {
     assert.match(text, /rest-200 +300,000 -> 150,000 \(-50%\) +3\.00 -> 3\.33 \(\+11%\) +1\.00 -> 1\.20 \(\+20%\) WORSE/);
     assert.match(text, /2 CPU-per-event figure\(s\) more than 15% worse: rest-200 lg, rest-200 redis$/);
     assert.match(formatComparison(compareRows(before, before), "same.json"), /no CPU-per-event figure more than 15% worse$/);
+  });
+
+  it("judges the flat drain on drain-curve's last drain, only once it starts past 20M rows", () => {
+    const curve = (rows: number[], rates: number[]) =>
+      new Map([["drain-curve", row("drain-curve", rates.at(-1)!, {}, { details: { curve: rows.map((r, i) => ({ rows: r, eventsPerSec: rates[i] })) } })]]);
+    const flat = (m: Map<string, Row>) => judgeTargets(m).find((t) => t.target.includes("past 20M rows"))!;
+    assert.equal(flat(curve([0, 10e6, 20e6], [50_000, 40_000, 36_000])).met, true);
+    assert.match(flat(curve([0, 10e6, 20e6], [50_000, 40_000, 36_000])).figure, /^0\.72x \(drain-curve: 36,000 ev\/s from 20\.0M rows, 50,000 on empty tables\)$/);
+    assert.equal(flat(curve([0, 10e6, 20e6], [50_000, 30_000, 34_000])).met, false);
+    assert.equal(flat(curve([0, 12_000, 24_000], [50_000, 50_000, 50_000])).met, undefined);
+  });
+
+  it("draws the curve as an SVG line chart with its reference line", () => {
+    const svg = lineChartSvg({
+      title: "t <&>",
+      xLabel: "rows",
+      yLabel: "events/s",
+      points: [{ x: 0, y: 50_000 }, { x: 10, y: 40_000 }, { x: 20, y: 36_000 }],
+      reference: { y: 35_000, label: "0.7x" },
+    });
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.equal((svg.match(/<circle /g) ?? []).length, 3);
+    assert.match(svg, /<polyline fill="none"[^>]* points="[\d.]+,[\d.]+ [\d.]+,[\d.]+ [\d.]+,[\d.]+"\/>/);
+    assert.match(svg, /stroke-dasharray="6 4"/);
+    assert.match(svg, /t &lt;&amp;&gt;/);
+    assert.match(svg, /<\/svg>\n$/);
   });
 });

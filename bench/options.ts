@@ -135,7 +135,7 @@ export const usage = `npm run bench -- [options]
                           beside a drain (quick: 20000)
   --cluster-shards 1,2,4  cluster-shards: STREAM_SHARDS of each run, with as many workers
   --drain-rate N          events/s of one worker for sustained/overload when drain-1w is not run
-  --sustained 3m          sustained pipeline (soak) time (quick: 3s)
+  --sustained 10m         sustained pipeline (soak) time (quick: 3s)
   --sustained-rows 5000000  sustained first grows the events table to this many rows (saturated
                           ingest), so capacity and soak are measured past it (quick: 0)
   --sustained-calibrate 30s  saturated drain before sustained, on the grown tables; sustained
@@ -262,7 +262,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     drainTimeoutMs: parseDuration(one("drain-timeout") ?? "20m"),
     clusterShards: parseShardList(one("cluster-shards") ?? "1,2,4"),
     drainRate: drainRate === undefined ? undefined : int("drain-rate", 1),
-    sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "3m")),
+    sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "10m")),
     sustainedRows: int("sustained-rows", quick ? 0 : 5_000_000),
     sustainedCalibrateMs: one("sustained-calibrate") === "0" ? 0 : parseDuration(one("sustained-calibrate") ?? (quick ? "1s" : "30s")),
     mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), quick),

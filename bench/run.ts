@@ -22,7 +22,7 @@ import { newRow, type Row } from "./row.js";
 import { runClusterShardsScenario } from "./scenarios/cluster-shards.js";
 import { runDrainScenario } from "./scenarios/drain.js";
 import { runDrainBesideScenarios } from "./scenarios/drain-beside.js";
-import { runDrainCurveScenario, type CurvePoint } from "./scenarios/drain-curve.js";
+import { curveEnds, runDrainCurveScenario, type CurvePoint } from "./scenarios/drain-curve.js";
 import { runPairedDrainScenario } from "./scenarios/paired-drain.js";
 import { ingestSpecs, runIngestScenario } from "./scenarios/ingest.js";
 import { runPairedIngestScenario } from "./scenarios/paired-ingest.js";
@@ -247,7 +247,7 @@ async function main(): Promise<number> {
 
 /** The drain curve as a chart: events/s against millions of rows, with the 0.7x-of-empty target. */
 function curveChart(curve: readonly CurvePoint[]): string {
-  const first = curve[0]?.eventsPerSec;
+  const first = curveEnds(curve)?.first;
   return lineChartSvg({
     title: "drain-curve: one worker's drain rate as the events table grows",
     xLabel: "rows in events when the drain started (millions)",

@@ -50,7 +50,7 @@ export function lineChartSvg(options: LineChartOptions): string {
   if (options.reference) {
     const y = py(options.reference.y);
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#c33" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${width - margin.right - 4}" y="${y - 6}" text-anchor="end" font-size="12" fill="#c33">${escape(options.reference.label)}</text>`);
+    parts.push(`<text x="${margin.left + 6}" y="${y + 16}" font-size="12" fill="#c33">${escape(options.reference.label)}</text>`);
   }
   if (points.length > 0) {
     parts.push(`<polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="${points.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`);

@@ -19,7 +19,12 @@ export interface Tombstone {
 export async function recordTombstone(pool: Pool, userId: string): Promise<Tombstone> {
   return withTransaction(pool, async (conn) => {
     await conn.query("UPDATE erasure_fence SET erasures = erasures + 1 WHERE id = 0");
-    await conn.query("INSERT IGNORE INTO erased_players (user_id, requested_at) VALUES (?, UTC_TIMESTAMP(3))", [userId]);
+    // A second erasure keeps the first one's time; unlike INSERT IGNORE, any
+    // other refusal still fails the call.
+    await conn.query(
+      "INSERT INTO erased_players (user_id, requested_at) VALUES (?, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE user_id = user_id",
+      [userId],
+    );
     const found = await selectTombstone(conn, userId);
     if (!found) throw new Error("tombstone missing after insert");
     return found;

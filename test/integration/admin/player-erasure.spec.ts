@@ -173,6 +173,15 @@ describe("player erasure: PlayerAdminService.DeletePlayer and `playsmart players
       (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /user_id: is required/.test(e.rawMessage),
     );
     assert.equal(await count("SELECT COUNT(*) FROM users WHERE user_id = ?", [someone.userId]), 1);
+    // The command's usage errors (exit 2) and an export of nobody (exit 1).
+    const errs: string[] = [];
+    const io = { write: async () => {}, err: (l: string) => void errs.push(l) };
+    assert.equal(await runPlayersCommand(["delete"], gateway.config, io), 2);
+    assert.equal(await runPlayersCommand(["delete", someone.userId, "--chunk-rows", "0"], gateway.config, io), 2);
+    assert.equal(await runPlayersCommand(["erase", someone.userId], gateway.config, io), 2);
+    assert.equal(await runPlayersCommand(["export", "nobody-at-all"], gateway.config, io), 1);
+    assert.match(errs.join("\n"), /delete needs a <user_id>[\s\S]*unexpected --chunk-rows 0[\s\S]*unknown subcommand "erase"[\s\S]*no data is held about player nobody-at-all/);
+    assert.equal(await count("SELECT COUNT(*) FROM users WHERE user_id = ?", [someone.userId]), 1);
   });
 
   it("finishes an erasure killed midway when run again", async () => {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Bench } from "../context.js";
 import { scalar } from "../lib/mysql-tools.js";
+import { seedEvents } from "../lib/seed-events.js";
 import type { Row } from "../row.js";
 import { runDrainScenario, type DrainSideJob } from "./drain.js";
 
@@ -35,24 +36,15 @@ export async function runDrainBesideScenarios(bench: Bench): Promise<Row[]> {
   return [erasure, retention];
 }
 
-async function seedSideEvents(pool: NonNullable<Bench["pool"]>, userOf: string, count: number, receivedSql: string): Promise<void> {
-  for (let from = 1; from <= count; from += 200_000) {
-    const to = Math.min(count, from + 199_999);
-    await pool.query(
-      `INSERT INTO events (user_id, game_id, event_id, type, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at)
-       SELECT ${userOf}, 'com.bench.side', CONCAT('side', seq), 'AppOpen', ${receivedSql}, 0, '{"level":7}',
-              '0190a000-0000-7000-8000-000000000000', ${receivedSql}, UTC_TIMESTAMP(3)
-       FROM seq_${from}_to_${to}`,
-    );
-  }
-}
+// The side players' events: a game of their own, ids of their own.
+const sideEvent = { gameSql: "'com.bench.side'", eventIdSql: "CONCAT('side', seq)", customdataSql: `'{"level":7}'` };
 
 function erasureJob(bench: Bench): DrainSideJob {
   const events = bench.options.sideEvents;
   return {
     async prepare(pool) {
       process.stderr.write(`  storing ${events.toLocaleString("en-US")} events of the player to erase...\n`);
-      await seedSideEvents(pool, `'${victim}'`, events, "UTC_TIMESTAMP(3) - INTERVAL 1 DAY");
+      await seedEvents(pool, { count: events, userSql: "?", params: [victim], ...sideEvent, timeSql: "UTC_TIMESTAMP(3) - INTERVAL 1 DAY" });
     },
     async start() {
       const started = performance.now();
@@ -79,7 +71,7 @@ function retentionJob(bench: Bench): DrainSideJob {
   return {
     async prepare(pool) {
       process.stderr.write(`  storing ${events.toLocaleString("en-US")} events received 100 days ago...\n`);
-      await seedSideEvents(pool, "CONCAT('side-old-', seq DIV 100)", events, "UTC_TIMESTAMP(3) - INTERVAL 100 DAY");
+      await seedEvents(pool, { count: events, userSql: "CONCAT('side-old-', seq DIV 100)", ...sideEvent, timeSql: "UTC_TIMESTAMP(3) - INTERVAL 100 DAY" });
     },
     workerEnv: { EVENTS_RETENTION_DAYS: "30", EVENTS_RETENTION_INTERVAL_MS: "1000" },
     async start() {

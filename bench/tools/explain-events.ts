@@ -14,6 +14,7 @@ import { encodePageToken } from "../../src/store/page-token.js";
 import { migrate } from "../../src/store/migrate.js";
 import { createMysqlPool } from "../../src/store/mysql-pool.js";
 import { eventsPageStatement } from "../../src/store/player-events-repo.js";
+import { seedEvents } from "../lib/seed-events.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,17 +30,24 @@ const database = `playsmart_explain_${process.pid}`;
 const url = `${args.mysql}/${database}`;
 const target = "explain-player";
 
+// Two games, the six types in turn, one event per second from 2026-11-01 (wrapping after 100,000).
+const explainEvent = {
+  gameSql: "IF(seq % 2 = 0, 'com.explain.a', 'com.explain.b')",
+  typeSql: "ELT(1 + seq % 6, 'AppOpen', 'LevelCompleted', 'GameEnd', 'AdImpression', 'IAPPurchase', 'Custom')",
+  timeSql: "TIMESTAMP'2026-11-01 00:00:00' + INTERVAL (seq % 100000) SECOND",
+  eventIdSql: "CONCAT('e', seq)",
+  customdataSql: "NULL",
+};
+
 await migrate(url);
 const pool = createMysqlPool({ url, connectionLimit: 1 });
 try {
   const started = Date.now();
   // The target player's events, then everyone else's: 100 per player, the
-  // player id from the row number, inserted in chunks of 500k.
-  await insertRange(1, playerRows, "?", [target]);
-  for (let from = playerRows + 1; from <= rows; from += 500_000) {
-    await insertRange(from, Math.min(rows, from + 499_999), "CONCAT('p', seq DIV 100)", []);
-    process.stderr.write(`  ${Math.min(rows, from + 499_999).toLocaleString("en-US")} rows (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  }
+  // player id from the row number.
+  await seedEvents(pool, { count: playerRows, userSql: "?", params: [target], ...explainEvent });
+  await seedEvents(pool, { count: rows - playerRows, userSql: "CONCAT('p', seq DIV 100)", ...explainEvent });
+  process.stderr.write(`  ${rows.toLocaleString("en-US")} rows in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   await pool.query("ANALYZE TABLE events");
   const [[info]] = (await pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM events")) as unknown as [RowDataPacket[]];
   console.log(`events: ${Number(info!.n).toLocaleString("en-US")} rows, ${playerRows.toLocaleString("en-US")} of them the listed player's; MariaDB ${await version()}`);
@@ -76,18 +84,6 @@ interface Table {
   r_rows?: number;
 }
 
-async function insertRange(from: number, to: number, userSql: string, params: unknown[]): Promise<void> {
-  // Two games, the six types in turn, one event per second from 2026-11-01.
-  await pool.query(
-    `INSERT INTO events (user_id, game_id, event_id, type, occurred_at, utc_offset_min, customdata, batch_id, received_at, stored_at)
-     SELECT ${userSql}, IF(seq % 2 = 0, 'com.explain.a', 'com.explain.b'), CONCAT('e', seq),
-            ELT(1 + seq % 6, 'AppOpen', 'LevelCompleted', 'GameEnd', 'AdImpression', 'IAPPurchase', 'Custom'),
-            TIMESTAMP'2026-11-01 00:00:00' + INTERVAL (seq % 100000) SECOND, 0, NULL,
-            '0190a000-0000-7000-8000-000000000000', TIMESTAMP'2026-11-01 00:00:00' + INTERVAL (seq % 100000) SECOND, UTC_TIMESTAMP(3)
-     FROM seq_${from}_to_${to}`,
-    params,
-  );
-}
 
 async function version(): Promise<string> {
   const [[r]] = (await pool.query<RowDataPacket[]>("SELECT VERSION() AS v")) as unknown as [RowDataPacket[]];

@@ -1,17 +1,9 @@
 import type { Pool } from "mysql2/promise";
 import { NotFoundError, ValidationError } from "../errors.js";
-import {
-  hasEvents,
-  selectAccount,
-  selectCoinAwardsChunk,
-  selectDevices,
-  selectWallet,
-  type AccountRecord,
-  type CoinAwardRecord,
-  type DeviceRecord,
-  type WalletRecord,
-} from "../store/player-data-repo.js";
+import { selectCoinAwardsChunk, type CoinAwardRecord } from "../store/ledger-repo.js";
+import { hasEvents, selectAccount, selectDevices, type AccountRecord, type DeviceRecord } from "../store/player-data-repo.js";
 import { selectEventsChunk, type EventCursor } from "../store/player-events-repo.js";
+import { selectWallet, type WalletRecord } from "../store/wallets-repo.js";
 import { toStoredEventView, type StoredEventView } from "./stored-event.js";
 
 /** One record of a player's export. */
@@ -36,7 +28,8 @@ export interface ExportPlayerOptions {
  * consumer has taken the last one, so memory stays flat however many events
  * the player has. Refresh tokens (hashes of secrets), daily coin totals (sums
  * of the awards) and dead letters (failed requests kept for operators) are not
- * exported; an erasure removes them all.
+ * exported; an erasure removes them all. The export is not one snapshot: a
+ * player still playing may show an award newer than the wallet read first.
  *
  * @throws ValidationError for a missing user id; NotFoundError when nothing is held.
  */
@@ -67,5 +60,5 @@ export async function* exportPlayer(userId: string, options: ExportPlayerOptions
     if (!last || rows.length < chunk) break;
     afterSeq = last.seq;
   }
-  if (wallet) yield { kind: "wallet", wallet: (await selectWallet(pool, userId)) ?? wallet };
+  if (wallet) yield { kind: "wallet", wallet };
 }

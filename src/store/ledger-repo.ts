@@ -73,3 +73,31 @@ export async function selectLedgerPage(
     createdAt: mysqlDatetimeToRfc3339(r.created_at as string),
   }));
 }
+
+/** One stored award with its batch, oldest first in an export. */
+export interface CoinAwardRecord {
+  seq: bigint;
+  eventId: string;
+  gameId: string;
+  amount: bigint;
+  batchId: string;
+  /** RFC 3339, UTC. */
+  createdAt: string;
+}
+
+/** Up to `limit` of a player's awards after `afterSeq`, oldest first, through `(user_id, seq)`. */
+export async function selectCoinAwardsChunk(db: Db, userId: string, afterSeq: bigint, limit: number): Promise<CoinAwardRecord[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT seq, event_id, game_id, amount, batch_id, created_at FROM coin_ledger
+     WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    [userId, afterSeq, limit],
+  );
+  return rows.map((r) => ({
+    seq: toBigInt(r.seq),
+    eventId: r.event_id as string,
+    gameId: r.game_id as string,
+    amount: toBigInt(r.amount),
+    batchId: r.batch_id as string,
+    createdAt: mysqlDatetimeToRfc3339(r.created_at as string),
+  }));
+}

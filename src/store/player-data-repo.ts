@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import { mysqlDatetimeToRfc3339, toBigInt, type Db } from "./sql-values.js";
+import { mysqlDatetimeToRfc3339, type Db } from "./sql-values.js";
 
 /** A player's account as exported: never the password hash itself. */
 export interface AccountRecord {
@@ -17,24 +17,6 @@ export interface DeviceRecord {
   deviceHash: string;
   /** RFC 3339, UTC. */
   createdAt: string;
-}
-
-/** One coin award as exported. */
-export interface CoinAwardRecord {
-  seq: bigint;
-  eventId: string;
-  gameId: string;
-  amount: bigint;
-  batchId: string;
-  /** RFC 3339, UTC. */
-  createdAt: string;
-}
-
-/** A wallet as exported. */
-export interface WalletRecord {
-  balance: bigint;
-  /** RFC 3339, UTC. */
-  updatedAt: string;
 }
 
 /** The account of a player, or undefined. */
@@ -60,30 +42,6 @@ export async function selectDevices(db: Db, userId: string): Promise<DeviceRecor
     [userId],
   );
   return rows.map((r) => ({ deviceHash: r.device_hash as string, createdAt: mysqlDatetimeToRfc3339(r.created_at as string) }));
-}
-
-/** Up to `limit` of a player's awards after `afterSeq`, oldest first, through `(user_id, seq)`. */
-export async function selectCoinAwardsChunk(db: Db, userId: string, afterSeq: bigint, limit: number): Promise<CoinAwardRecord[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT seq, event_id, game_id, amount, batch_id, created_at FROM coin_ledger
-     WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    [userId, afterSeq, limit],
-  );
-  return rows.map((r) => ({
-    seq: toBigInt(r.seq),
-    eventId: r.event_id as string,
-    gameId: r.game_id as string,
-    amount: toBigInt(r.amount),
-    batchId: r.batch_id as string,
-    createdAt: mysqlDatetimeToRfc3339(r.created_at as string),
-  }));
-}
-
-/** A player's wallet, or undefined when they never earned coins. */
-export async function selectWallet(db: Db, userId: string): Promise<WalletRecord | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>("SELECT balance, updated_at FROM wallets WHERE user_id = ?", [userId]);
-  const r = rows[0];
-  return r ? { balance: toBigInt(r.balance), updatedAt: mysqlDatetimeToRfc3339(r.updated_at as string) } : undefined;
 }
 
 /** Whether a player has any event stored. */

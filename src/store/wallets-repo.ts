@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import { rowPlaceholders, toBigInt, type Db } from "./sql-values.js";
+import { mysqlDatetimeToRfc3339, rowPlaceholders, toBigInt, type Db } from "./sql-values.js";
 
 /**
  * Creates missing wallets and takes the row lock of every wallet in `userIds`,
@@ -37,4 +37,18 @@ export async function addToBalances(db: Db, deltas: ReadonlyMap<string, bigint>)
 export async function selectBalance(db: Db, userId: string): Promise<bigint> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT balance FROM wallets WHERE user_id = ?", [userId]);
   return rows.length === 0 ? 0n : toBigInt(rows[0]!.balance);
+}
+
+/** A wallet as exported. */
+export interface WalletRecord {
+  balance: bigint;
+  /** RFC 3339, UTC. */
+  updatedAt: string;
+}
+
+/** A player's wallet, or undefined when they never earned coins. */
+export async function selectWallet(db: Db, userId: string): Promise<WalletRecord | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>("SELECT balance, updated_at FROM wallets WHERE user_id = ?", [userId]);
+  const r = rows[0];
+  return r ? { balance: toBigInt(r.balance), updatedAt: mysqlDatetimeToRfc3339(r.updated_at as string) } : undefined;
 }

@@ -84,14 +84,17 @@ export interface BenchOptions {
   /** `events` is grown to this many rows before the soak's calibration (0 = off). */
   sustainedRows: number;
   /**
-   * `SET GLOBAL innodb_buffer_pool_size` for the run, bytes (restored at the
-   * end); undefined = leave the server as it is.
+   * Start a MariaDB server of the bench's own (bench/lib/own-mysql.ts) with
+   * the deployment's settings file, instead of using `mysqlServerUrl`.
+   */
+  ownMysql: boolean;
+  /**
+   * `innodb_buffer_pool_size`, bytes: the own server's at start, or `SET
+   * GLOBAL` on a given server for the run (restored at the end); undefined =
+   * leave the given server as it is.
    */
   mysqlBufferPool: number | undefined;
-  /**
-   * `SET GLOBAL innodb_log_file_size` for the run, bytes (restored at the end);
-   * undefined = leave the server as it is.
-   */
+  /** `innodb_log_file_size`, bytes, the same way. */
   mysqlRedoLog: number | undefined;
   overloadMs: number;
   /** Batch size of the sustained and overload load. */
@@ -141,10 +144,12 @@ export const usage = `npm run bench -- [options]
   --sustained-calibrate 30s  saturated drain before sustained, on the grown tables; sustained
                           offers 80% of it, and the same drain after it is reported
                           (0 = 80% of drain-1w instead, no recheck; quick: 1s)
-  --mysql-buffer-pool 4G  SET GLOBAL innodb_buffer_pool_size for the run, restored at the end
-                          (default 4G, at most a quarter of RAM; off with --quick; "off" = leave it)
-  --mysql-redo-log 2G     SET GLOBAL innodb_log_file_size for the run (MariaDB 10.9+), restored at the end
-                          (default 2G; off with --quick; "off" = leave it)
+  --own-mysql on|off      start a MariaDB of the bench's own from deploy/mariadb/playsmart.cnf
+                          (default on, off with --quick, --mysql-url, $BENCH_MYSQL_URL or --target)
+  --mysql-buffer-pool 12G innodb_buffer_pool_size: the own server's at start (default 12G, at most
+                          half of RAM), or SET GLOBAL on a given server, restored at the end
+                          (default there: leave it; a pool grown online keeps its start-size page hash)
+  --mysql-redo-log 4G     innodb_log_file_size the same way (default 4G on the own server)
   --overload 60s          overload time (quick: 2s)
   --cpu-prof              run services under node --cpu-prof; profiles and their summary in the results dir
   --service-env K=V       extra variable for every service process (repeatable)
@@ -167,9 +172,9 @@ export function parseDuration(text: string): number {
   return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
 }
 
-/** "4G", "512M", "134217728", "off" -> bytes; the default is 4 GiB, at most a quarter of RAM, none with --quick. */
-export function parseBufferPool(text: string | undefined, quick: boolean): number | undefined {
-  if (text === undefined) return quick ? undefined : Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4 / 2 ** 27) * 2 ** 27);
+/** "12G", "512M", "134217728", "off" -> bytes; the own server's default is 12 GiB, at most half of RAM, a given server's none. */
+export function parseBufferPool(text: string | undefined, ownMysql: boolean): number | undefined {
+  if (text === undefined) return ownMysql ? Math.min(12 * 2 ** 30, Math.floor(totalmem() / 2 / 2 ** 27) * 2 ** 27) : undefined;
   if (/^(off|none|no|0)$/i.test(text.trim())) return undefined;
   const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
   if (!m) throw new Error(`--mysql-buffer-pool takes a size (4G, 512M) or "off", got ${JSON.stringify(text)}`);
@@ -178,9 +183,9 @@ export function parseBufferPool(text: string | undefined, quick: boolean): numbe
   return bytes;
 }
 
-/** "2G", "512M", "off" -> bytes; the default is 2 GiB, none with --quick. */
-export function parseRedoLog(text: string | undefined, quick: boolean): number | undefined {
-  if (text === undefined) return quick ? undefined : 2 * 2 ** 30;
+/** "4G", "512M", "off" -> bytes; the own server's default is 4 GiB, a given server's none. */
+export function parseRedoLog(text: string | undefined, ownMysql: boolean): number | undefined {
+  if (text === undefined) return ownMysql ? 4 * 2 ** 30 : undefined;
   if (/^(off|none|no|0)$/i.test(text.trim())) return undefined;
   const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
   if (!m) throw new Error(`--mysql-redo-log takes a size (2G, 512M) or "off", got ${JSON.stringify(text)}`);
@@ -223,7 +228,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "side-events", "rows", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "side-events", "rows", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "own-mysql", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "compare", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -243,6 +248,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     serviceEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const drainRate = one("drain-rate");
+  const ownMysqlFlag = one("own-mysql");
+  if (ownMysqlFlag !== undefined && !["on", "off"].includes(ownMysqlFlag)) throw new Error("--own-mysql takes on or off");
+  const givenMysql = one("mysql-url") ?? process.env.BENCH_MYSQL_URL;
+  const ownMysql = ownMysqlFlag === undefined ? !quick && givenMysql === undefined && one("target") === undefined : ownMysqlFlag === "on";
   const targetPid = one("target-pid");
   return {
     scenarios: parseScenarios(one("scenarios") ?? defaultScenarios.join(",")),
@@ -265,14 +274,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     sustainedMs: parseDuration(one("sustained") ?? (quick ? "3s" : "10m")),
     sustainedRows: int("sustained-rows", quick ? 0 : 5_000_000),
     sustainedCalibrateMs: one("sustained-calibrate") === "0" ? 0 : parseDuration(one("sustained-calibrate") ?? (quick ? "1s" : "30s")),
-    mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), quick),
-    mysqlRedoLog: parseRedoLog(one("mysql-redo-log"), quick),
+    ownMysql,
+    mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), ownMysql),
+    mysqlRedoLog: parseRedoLog(one("mysql-redo-log"), ownMysql),
     overloadMs: parseDuration(one("overload") ?? (quick ? "2s" : "60s")),
     pipelineBatch: int("pipeline-batch", 20),
     cpuProf: one("cpu-prof") === "true",
     serviceEnv,
     redisUrl: one("redis-url") ?? process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
-    mysqlServerUrl: (one("mysql-url") ?? process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, ""),
+    mysqlServerUrl: (givenMysql ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, ""),
     target: one("target"),
     targetPid: targetPid === undefined ? undefined : int("target-pid", 1),
     adminToken: one("admin-token"),

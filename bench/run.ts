@@ -7,7 +7,7 @@
  * should not have, nothing measured, data lost), so `--quick` works as a smoke test.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { compareRows, formatComparison, type FigureChange, type ResultsFile } from "./compare.js";
@@ -15,6 +15,7 @@ import { benchNames, setUp, tearDown, type Bench } from "./context.js";
 import { repoRoot } from "./lib/child-process.js";
 import { createMysqlSettingsLease } from "./lib/mysql-settings-lease.js";
 import { mysqlSettings } from "./lib/mysql-tools.js";
+import { startOwnMysql, type OwnMysql } from "./lib/own-mysql.js";
 import { infoNumber } from "./lib/redis-tools.js";
 import { ingestScenarios, parseOptions, scenarioOrder, usage, type BenchOptions, type ScenarioName } from "./options.js";
 import { computeRatios, formatTable } from "./report.js";
@@ -124,21 +125,32 @@ async function main(): Promise<number> {
     if (interrupted) return log(`${signal}: still cleaning up (database, Redis keys), please wait`);
     interrupted = true;
     log(`\n${signal}: stopping the children and cleaning up...`);
-    void tearDown(bench, options).finally(() => process.exit(130));
+    void tearDown(bench, options)
+      .then(() => ownMysql?.stop())
+      .finally(() => process.exit(130));
   };
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
 
   const names = benchNames(options);
   log(`bench: ${scenarios.join(", ")}${options.quick ? " (quick)" : ""}; database ${names.database}, redis prefix ${names.prefix}`);
+  let ownMysql: OwnMysql | undefined;
   try {
+    if (options.ownMysql) {
+      const logDir = resolve(repoRoot, options.outDir, `${stamp}-logs`);
+      mkdirSync(logDir, { recursive: true });
+      ownMysql = await startOwnMysql({ bufferPoolBytes: options.mysqlBufferPool, redoLogBytes: options.mysqlRedoLog, logDir });
+      options = { ...options, mysqlServerUrl: ownMysql.url };
+      environment.ownMysql = { startSeconds: ownMysql.startSeconds, config: "deploy/mariadb/playsmart.cnf" };
+      log(`bench: own MariaDB on ${ownMysql.url} from deploy/mariadb/playsmart.cnf (started in ${ownMysql.startSeconds.toFixed(1)} s; removed at the end)`);
+    }
     bench = await setUp(options, stamp);
     log(`bench: gateway ${bench.gatewayUrl}, ${bench.players.length} players, ${bench.games.length} games; logs in ${bench.logDir}`);
     // Others edit src/ while benchmarks run: record exactly which code was measured.
     environment.git = gitState();
     environment.redisVersion = (await bench.redis.info("server")).match(/redis_version:(\S+)/)?.[1];
     environment.redisMaxmemory = await infoNumber(bench.redis, "memory", "maxmemory");
-    if (bench.pool && (options.mysqlBufferPool !== undefined || options.mysqlRedoLog !== undefined)) {
+    if (!ownMysql && bench.pool && (options.mysqlBufferPool !== undefined || options.mysqlRedoLog !== undefined)) {
       // Assigned before it takes effect, so an interrupted resize is still undone.
       bench.mysqlSettings = createMysqlSettingsLease({
         redis: bench.redis,
@@ -196,7 +208,10 @@ async function main(): Promise<number> {
     fatal = err instanceof Error ? err.message : String(err);
     log(`bench: ${fatal}`);
   } finally {
-    if (!interrupted) await tearDown(bench, options);
+    if (!interrupted) {
+      await tearDown(bench, options);
+      await ownMysql?.stop();
+    }
   }
   if (interrupted) return 130;
 

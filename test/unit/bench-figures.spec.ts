@@ -4,6 +4,8 @@ import { cpuPerEvent } from "../../bench/cpu-per-event.js";
 import { newRow, type Row } from "../../bench/row.js";
 import { lineChartSvg } from "../../bench/lib/svg-chart.js";
 import { judgeTargets } from "../../bench/targets.js";
+import { parseOptions } from "../../bench/options.js";
+import { totalmem } from "node:os";
 
 function row(scenario: string, eventsPerSec: number, cpu: { svc?: number; lg?: number; redis?: number; db?: number }, more: Partial<Row> = {}): Row {
   return {
@@ -107,5 +109,27 @@ describe("bench figures: CPU per event, targets, --compare", () => {
     assert.match(svg, /stroke-dasharray="6 4"/);
     assert.match(svg, /t &lt;&amp;&gt;/);
     assert.match(svg, /<\/svg>\n$/);
+  });
+
+  it("starts a MariaDB of its own for full runs only, sized at start; a given server is left as it is", () => {
+    const saved = process.env.BENCH_MYSQL_URL;
+    delete process.env.BENCH_MYSQL_URL;
+    try {
+      const full = parseOptions([]);
+      assert.equal(full.ownMysql, true);
+      assert.equal(full.mysqlBufferPool, Math.min(12 * 2 ** 30, Math.floor(totalmem() / 2 / 2 ** 27) * 2 ** 27));
+      assert.equal(full.mysqlRedoLog, 4 * 2 ** 30);
+      for (const argv of [["--quick"], ["--mysql-url", "mysql://root@db:3306"], ["--own-mysql", "off"]]) {
+        const o = parseOptions(argv);
+        assert.equal(o.ownMysql, false, argv.join(" "));
+        assert.equal(o.mysqlBufferPool, undefined, argv.join(" "));
+        assert.equal(o.mysqlRedoLog, undefined, argv.join(" "));
+      }
+      const sized = parseOptions(["--quick", "--own-mysql", "on", "--mysql-buffer-pool", "256M", "--mysql-redo-log", "off"]);
+      assert.deepEqual([sized.ownMysql, sized.mysqlBufferPool, sized.mysqlRedoLog], [true, 256 * 2 ** 20, undefined]);
+      assert.throws(() => parseOptions(["--own-mysql", "yes"]), /--own-mysql takes on or off/);
+    } finally {
+      if (saved !== undefined) process.env.BENCH_MYSQL_URL = saved;
+    }
   });
 });

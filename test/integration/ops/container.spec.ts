@@ -136,5 +136,20 @@ describe("container image and compose file", function () {
       assert.equal(r.status, 0, r.output);
       assert.match(r.output, /SUCCESS: 8 rules found/);
     });
+
+    it("gives MariaDB the drain's settings file, which this MariaDB accepts with the values the docs name", () => {
+      const volumes = compose.services.mariadb!.volumes as string[];
+      assert.ok(volumes.includes("./mariadb/playsmart.cnf:/etc/mysql/conf.d/playsmart.cnf:ro"), volumes.join(", "));
+      assert.deepEqual(compose.services.mariadb!.command, ["--innodb-buffer-pool-size=${MARIADB_BUFFER_POOL:-2G}"]);
+      // --help --verbose parses the file as the server would at start: an unknown
+      // or misspelt option fails it.
+      const r = run("mariadbd", ["--defaults-file=deploy/mariadb/playsmart.cnf", "--help", "--verbose"], root);
+      assert.equal(r.status, 0, r.output);
+      const value = (name: string) => new RegExp(`^${name}\\s+(\\S+)$`, "m").exec(r.output)?.[1];
+      assert.equal(value("innodb-buffer-pool-size"), String(4 * 2 ** 30));
+      assert.equal(value("innodb-log-file-size"), String(4 * 2 ** 30));
+      assert.equal(value("innodb-flush-log-at-trx-commit"), "1");
+      assert.equal(value("innodb-flush-method"), "O_DIRECT");
+    });
   });
 });

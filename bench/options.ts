@@ -96,6 +96,8 @@ export interface BenchOptions {
   mysqlBufferPool: number | undefined;
   /** `innodb_log_file_size`, bytes, the same way. */
   mysqlRedoLog: number | undefined;
+  /** More options of the own server's command line (`--mysql-option name=value`), to measure a setting. */
+  mysqlOptions: string[];
   overloadMs: number;
   /** Batch size of the sustained and overload load. */
   pipelineBatch: number;
@@ -150,6 +152,7 @@ export const usage = `npm run bench -- [options]
                           half of RAM), or SET GLOBAL on a given server, restored at the end
                           (default there: leave it; a pool grown online keeps its start-size page hash)
   --mysql-redo-log 4G     innodb_log_file_size the same way (default 4G on the own server)
+  --mysql-option K=V      one more mariadbd option of the own server, e.g. innodb_io_capacity=1000 (repeatable)
   --overload 60s          overload time (quick: 2s)
   --cpu-prof              run services under node --cpu-prof; profiles and their summary in the results dir
   --service-env K=V       extra variable for every service process (repeatable)
@@ -194,6 +197,16 @@ export function parseRedoLog(text: string | undefined, ownMysql: boolean): numbe
   return bytes;
 }
 
+/** `name=value` pairs -> mariadbd arguments; only the own server takes them. */
+export function parseMysqlOptions(pairs: readonly string[], ownMysql: boolean): string[] {
+  if (pairs.length > 0 && !ownMysql) throw new Error("--mysql-option needs the bench's own server (--own-mysql on)");
+  return pairs.map((kv) => {
+    const m = /^([a-z][a-z0-9_-]*)=(\S+)$/i.exec(kv.trim());
+    if (!m) throw new Error(`--mysql-option takes name=value, got ${JSON.stringify(kv)}`);
+    return `--${m[1]!.replace(/_/g, "-")}=${m[2]}`;
+  });
+}
+
 function parseScenarios(text: string): ScenarioName[] {
   const wanted = new Set<ScenarioName>();
   for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -228,7 +241,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   const known = new Set(["scenarios", "quick", "duration", "warmup", "connections", "grpc-sessions", "players", "games", "event-ids",
-    "drain-events", "drain-batch", "drain-users", "side-events", "rows", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "own-mysql", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
+    "drain-events", "drain-batch", "drain-users", "side-events", "rows", "drain-timeout", "drain-rate", "cluster-shards", "sustained", "sustained-rows", "sustained-calibrate", "own-mysql", "mysql-option", "mysql-buffer-pool", "mysql-redo-log", "overload", "pipeline-batch", "cpu-prof",
     "service-env", "redis-url", "mysql-url", "target", "target-pid", "admin-token", "out", "compare", "keep", "help"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const one = (name: string) => flags.get(name)?.at(-1);
@@ -277,6 +290,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     ownMysql,
     mysqlBufferPool: parseBufferPool(one("mysql-buffer-pool"), ownMysql),
     mysqlRedoLog: parseRedoLog(one("mysql-redo-log"), ownMysql),
+    mysqlOptions: parseMysqlOptions(flags.get("mysql-option") ?? [], ownMysql),
     overloadMs: parseDuration(one("overload") ?? (quick ? "2s" : "60s")),
     pipelineBatch: int("pipeline-batch", 20),
     cpuProf: one("cpu-prof") === "true",

@@ -139,10 +139,10 @@ async function main(): Promise<number> {
     if (options.ownMysql) {
       const logDir = resolve(repoRoot, options.outDir, `${stamp}-logs`);
       mkdirSync(logDir, { recursive: true });
-      ownMysql = await startOwnMysql({ bufferPoolBytes: options.mysqlBufferPool, redoLogBytes: options.mysqlRedoLog, logDir });
+      ownMysql = await startOwnMysql({ bufferPoolBytes: options.mysqlBufferPool, redoLogBytes: options.mysqlRedoLog, extraArgs: options.mysqlOptions, logDir });
       options = { ...options, mysqlServerUrl: ownMysql.url };
-      environment.ownMysql = { startSeconds: ownMysql.startSeconds, config: "deploy/mariadb/playsmart.cnf" };
-      log(`bench: own MariaDB on ${ownMysql.url} from deploy/mariadb/playsmart.cnf (started in ${ownMysql.startSeconds.toFixed(1)} s; removed at the end)`);
+      environment.ownMysql = { startSeconds: ownMysql.startSeconds, config: "deploy/mariadb/playsmart.cnf", options: options.mysqlOptions };
+      log(`bench: own MariaDB on ${ownMysql.url} from deploy/mariadb/playsmart.cnf${options.mysqlOptions.length ? ` ${options.mysqlOptions.join(" ")}` : ""} (started in ${ownMysql.startSeconds.toFixed(1)} s; removed at the end)`);
     }
     bench = await setUp(options, stamp);
     log(`bench: gateway ${bench.gatewayUrl}, ${bench.players.length} players, ${bench.games.length} games; logs in ${bench.logDir}`);

@@ -15,6 +15,8 @@ export interface OwnMysqlOptions {
   logDir: string;
   /** @default deploy/mariadb/playsmart.cnf */
   configFile?: string;
+  /** More `--name=value` arguments, after the settings file's (they win). */
+  extraArgs?: readonly string[];
 }
 
 /** A MariaDB server the bench started for itself. */
@@ -65,6 +67,7 @@ export async function startOwnMysql(options: OwnMysqlOptions): Promise<OwnMysql>
       `--pid-file=${join(dataDir, "mysqld.pid")}`,
       ...(options.bufferPoolBytes === undefined ? [] : [`--innodb-buffer-pool-size=${options.bufferPoolBytes}`]),
       ...(options.redoLogBytes === undefined ? [] : [`--innodb-log-file-size=${options.redoLogBytes}`]),
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ["ignore", fd, fd] },
   );

@@ -128,6 +128,12 @@ describe("bench figures: CPU per event, targets, --compare", () => {
       const sized = parseOptions(["--quick", "--own-mysql", "on", "--mysql-buffer-pool", "256M", "--mysql-redo-log", "off"]);
       assert.deepEqual([sized.ownMysql, sized.mysqlBufferPool, sized.mysqlRedoLog], [true, 256 * 2 ** 20, undefined]);
       assert.throws(() => parseOptions(["--own-mysql", "yes"]), /--own-mysql takes on or off/);
+      assert.deepEqual(parseOptions(["--mysql-option", "innodb_io_capacity=1000", "--mysql-option", "innodb-flush-neighbors=0"]).mysqlOptions, [
+        "--innodb-io-capacity=1000",
+        "--innodb-flush-neighbors=0",
+      ]);
+      assert.throws(() => parseOptions(["--quick", "--mysql-option", "innodb_io_capacity=1000"]), /needs the bench's own server/);
+      assert.throws(() => parseOptions(["--mysql-option", "--skip-grant-tables"]), /takes name=value/);
     } finally {
       if (saved !== undefined) process.env.BENCH_MYSQL_URL = saved;
     }

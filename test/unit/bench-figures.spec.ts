@@ -62,6 +62,42 @@ describe("bench figures: CPU per event, targets, --compare", () => {
     assert.match(result.figure, /^1\.33x \(drain-2w-paired: 33\.33 \/ 25\.00 µs\/ev\)$/);
   });
 
+  it("prefers the paired rows' alternating slices for the gateway targets", () => {
+    // 4 slices of 5 s each side: 10M events in 20 s = 500,000 events/s.
+    const slices = (events: number) => Array.from({ length: 4 }, () => ({ okEvents: events / 4, elapsedMs: 5000 }));
+    const paired = (name: string, subjectEvents: number, subjectCpu: number, referenceEvents: number, referenceCpu: number) =>
+      row(name, subjectEvents / 20, {}, {
+        details: { subject: slices(subjectEvents), reference: slices(referenceEvents), usage: { svc: { cpuPct: subjectCpu } }, referenceUsage: { svc: { cpuPct: referenceCpu } } },
+      });
+    const rows = new Map(
+      [
+        // The unpaired rows, minutes apart, say the opposite of the slices.
+        row("baseline-ingest", 400_000, { svc: 100 }),
+        row("rest-200", 100_000, { svc: 100 }),
+        row("grpc-200", 600_000, { svc: 100 }),
+        paired("rest-200-paired", 10_000_000, 100, 12_000_000, 90), // 2.00 against 1.50 µs: 1.33x
+        paired("grpc-200-paired", 8_000_000, 100, 10_000_000, 100), // 2.50 against 2.00 µs: 1.25x
+      ].map((r) => [r.scenario, r]),
+    );
+    const results = judgeTargets(rows);
+    const byTarget = (text: string) => results.find((r) => r.target.includes(text))!;
+    assert.equal(byTarget("REST 200-event").met, true);
+    assert.equal(byTarget("REST 200-event").figure, "1.33x (rest-200-paired: rest-200 2.00 / baseline-ingest 1.50 µs/ev)");
+    assert.equal(byTarget("gRPC at most REST").met, false);
+    assert.equal(byTarget("gRPC at most REST").figure, "1.25x (grpc-200-paired: grpc-200 2.50 / rest-200 2.00 µs/ev)");
+  });
+
+  it("counts a held soak only when it offered at least 70% of the drain measured after it", () => {
+    const soak = (offered: number, after: number) =>
+      row("sustained", offered, {}, { details: { soak: { lagBounded: true }, lagMetricSeconds: { p99: 0.8 }, offeredEventsPerSec: offered, calibrationAfter: { rate: after } } });
+    const judge = (r: Row) => judgeTargets(new Map([[r.scenario, r]])).find((t) => t.target.includes("soak"))!;
+    assert.equal(judge(soak(16_000, 20_000)).met, true);
+    assert.equal(judge(soak(16_000, 20_000)).figure, "lag p99 0.80 s (sustained, offered 80% of the drain measured after it)");
+    const low = judge(soak(12_676, 21_305));
+    assert.equal(low.met, undefined);
+    assert.equal(low.figure, "lag p99 0.80 s (sustained, offered 59% of the drain measured after it): below 70%, not a test of 80%");
+  });
+
   it("flags a CPU-per-event figure more than 15% worse, and never events/s alone", () => {
     const before = [row("rest-200", 300_000, { svc: 90, lg: 30, redis: 20 }), row("gone", 1, { svc: 1 })];
     const after = [row("rest-200", 150_000, { svc: 50, lg: 18, redis: 12 }), row("new", 1, { svc: 1 })];

@@ -144,7 +144,7 @@ const calibrationHeadroom = 1.3;
  * (drain-1w, fresh tables) finds the drain on these tables, a second offers
  * 1.3x that (a third, 1.3x more, if the second drained all). On two cores the
  * first one's excess is not free: client and gateway check every refused batch,
- * half a core taken from worker and MariaDB (the full run of 2026-12-04 read
+ * ~half a core taken from worker and MariaDB (the full run of 2026-12-04 read
  * 15,844 events/s; the drain after the soak 21,305: the soak offered 59% of it).
  */
 async function calibrateOnTables(bench: Bench, worker: Child, drainRate: number, ms: number) {
@@ -237,7 +237,7 @@ async function sustained(bench: Bench, worker: Child, drainRate: number): Promis
   row.notes.push(
     `offered ${num(offered)} ev/s = 80% of ${num(capacity)} (${capacityFrom}${spread(calibration)}${calibration?.first ? `, offered ${num(calibration.offered)}; the first calibration, at 1.5x drain-1w ${num(drainRate)}, read ${num(calibration.first.rate)}` : `; drain-1w ${num(drainRate)}`})`,
     ...(recheck && rowsRecheck !== undefined
-      ? [`capacity after the soak ${num(recheck.rate)} ev/s on ~${(rowsRecheck / 1e6).toFixed(1)}M rows${spread(recheck)}: the offered rate was ${Math.round((offered / recheck.rate) * 100)}% of it`]
+      ? [`capacity after the soak ${num(recheck.rate)} ev/s on ~${(rowsRecheck / 1e6).toFixed(1)}M rows${recheck.saturated ? "" : ", not saturated: a lower bound"}${spread(recheck)}: the offered rate was ${Math.round((offered / recheck.rate) * 100)}% of it`]
       : []),
     `lag p50/p99 ${sec(sample.p50Ms)}/${sec(sample.p99Ms)} s (rows; metric ${metricP50?.toFixed(2) ?? "-"}/${metricP99?.toFixed(2) ?? "-"} s), 10 s-window p99 at 0/25/50/75/100% ${quarters(windows, (s) => fmtLag(s.lagP99s)).join("/")} s`,
     `backlog at 0/25/50/75/100% ${quarters(samples, (s) => s.backlog).join("/")} entries, max ${maxBacklog}, trend ${Math.round(slope)}/min (2nd half)`,

@@ -1,3 +1,4 @@
+// long because it is the bench's one option table: every flag with its default, its --quick value and its help text, parsed and checked in one place.
 import { totalmem } from "node:os";
 import type { EventIdFormat } from "./load/payloads.js";
 

@@ -1,6 +1,7 @@
 import { cpuPerEvent } from "./cpu-per-event.js";
 import type { Row } from "./row.js";
 import { curveEnds, type CurvePoint } from "./scenarios/drain-curve.js";
+import { eventsPerSec } from "./scenarios/paired-ingest.js";
 
 /** One target of the system, judged on the rows of one run. */
 export interface TargetResult {
@@ -67,13 +68,10 @@ type Slices = Array<{ okEvents: number; elapsedMs: number }>;
 /** Gateway CPU µs per event of both sides of a paired row's slices. */
 function pairedCpu(row: Row | undefined): { subject: number; reference: number } | undefined {
   const d = row?.details as { subject?: Slices; reference?: Slices; usage?: Record<string, { cpuPct: number }>; referenceUsage?: Record<string, { cpuPct: number }> } | undefined;
-  const perEvent = (slices: Slices | undefined, cpuPct: number | undefined) => {
-    const events = slices?.reduce((n, s) => n + s.okEvents, 0) ?? 0;
-    const ms = slices?.reduce((n, s) => n + s.elapsedMs, 0) ?? 0;
-    return cpuPct === undefined || events === 0 ? undefined : (cpuPct * 1e4) / ((events * 1000) / ms);
-  };
-  const subject = perEvent(d?.subject, d?.usage?.svc?.cpuPct);
-  const reference = perEvent(d?.reference, d?.referenceUsage?.svc?.cpuPct);
+  const side = (slices: Slices | undefined, usage: { cpuPct: number } | undefined) =>
+    slices && usage ? cpuPerEvent({ eventsPerSec: eventsPerSec(slices), service: { ...usage, peakRssMb: 0, hwmMb: 0 } }).svc : undefined;
+  const subject = side(d?.subject, d?.usage?.svc);
+  const reference = side(d?.reference, d?.referenceUsage?.svc);
   return subject === undefined || reference === undefined || reference === 0 ? undefined : { subject, reference };
 }
 

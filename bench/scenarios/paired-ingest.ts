@@ -138,7 +138,8 @@ async function startTracedGateway(bench: Bench, ratio: number) {
   };
 }
 
-function eventsPerSec(results: readonly LoadResult[]): number {
+/** Events per second over slices (a paired row keeps its sides' slices in `details`). */
+export function eventsPerSec(results: ReadonlyArray<Pick<LoadResult, "okEvents" | "elapsedMs">>): number {
   const events = results.reduce((sum, r) => sum + r.okEvents, 0);
   const seconds = results.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000;
   return seconds > 0 ? events / seconds : 0;
